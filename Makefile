@@ -1,0 +1,129 @@
+# pam_nsisolate: see README.md. Every target runs from a clean clone.
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+SYSCONFDIR  ?= /etc
+LIBEXECDIR  ?= $(PREFIX)/libexec/nsisolate
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+MULTIARCH   := $(shell gcc -print-multiarch 2>/dev/null)
+PAMDIR      ?= $(shell pkg-config --variable=libdir pam 2>/dev/null | sed 's,$$,/security,' | grep . || echo /lib/$(MULTIARCH)/security)
+HELPER_PATH := $(LIBEXECDIR)/nsisolate-helper
+
+CC      ?= gcc
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+           -Wswitch-enum -Wno-format-nonliteral -Wno-format-truncation
+CFLAGS  ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -Icommon -DNSI_HELPER_PATH='"$(HELPER_PATH)"'
+ALL_CFLAGS = -std=gnu11 $(WARN) -fPIC -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(CFLAGS)
+B := build
+
+COMMON_SRC := common/config.c common/fsutil.c common/state.c common/proto.c
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
+MODULE_OBJ := $(B)/pam_nsisolate/pam_nsisolate.o
+HELPER_SRC := helper/main.c helper/mounts.c helper/userns.c helper/keeper.c
+HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/%.o)
+CLI_OBJ    := $(B)/cli/nsisolate.o
+
+TARGETS := $(B)/pam_nsisolate.so $(B)/nsisolate-helper $(B)/nsisolate
+
+.PHONY: all install uninstall deps check demo bench format format-check clean unit fuzz
+all: $(TARGETS)
+
+$(B)/%.o: %.c $(wildcard common/*.h helper/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/pam_nsisolate.so: $(MODULE_OBJ) $(COMMON_OBJ) pam_nsisolate/pam_nsisolate.map
+	$(CC) -shared -Wl,-z,relro,-z,now -Wl,--no-undefined -Wl,--version-script=pam_nsisolate/pam_nsisolate.map \
+		-o $@ $(MODULE_OBJ) $(COMMON_OBJ) -lpam -lconfig
+
+$(B)/nsisolate-helper: $(HELPER_OBJ) $(COMMON_OBJ)
+	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -lcap -lconfig
+
+$(B)/nsisolate: $(CLI_OBJ) $(COMMON_OBJ)
+	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -lconfig
+
+install: all
+	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/security
+	install -m 0644 $(B)/pam_nsisolate.so $(DESTDIR)$(PAMDIR)/pam_nsisolate.so
+	install -m 0755 $(B)/nsisolate-helper $(DESTDIR)$(HELPER_PATH)
+	install -m 0755 $(B)/nsisolate $(DESTDIR)$(SBINDIR)/nsisolate
+	install -m 0644 man/nsisolate.conf.5 $(DESTDIR)$(MANDIR)/man5/nsisolate.conf.5
+	install -m 0644 man/pam_nsisolate.8 $(DESTDIR)$(MANDIR)/man8/pam_nsisolate.8
+	install -m 0644 man/nsisolate.8 $(DESTDIR)$(MANDIR)/man8/nsisolate.8
+	@# Never overwrite an administrator's policy.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/security/nsisolate.conf ] || \
+		install -m 0644 conf/nsisolate.conf $(DESTDIR)$(SYSCONFDIR)/security/nsisolate.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(PAMDIR)/pam_nsisolate.so $(DESTDIR)$(HELPER_PATH) $(DESTDIR)$(SBINDIR)/nsisolate \
+		$(DESTDIR)$(MANDIR)/man5/nsisolate.conf.5 $(DESTDIR)$(MANDIR)/man8/pam_nsisolate.8 \
+		$(DESTDIR)$(MANDIR)/man8/nsisolate.8
+	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
+	@echo "left $(SYSCONFDIR)/security/nsisolate.conf in place"
+
+# Debian packages the build and the tests need; apt-get only when one is missing.
+DEB_PKGS := gcc make pkg-config libpam0g-dev libcap-dev libconfig-dev pamtester openssh-server \
+            openssh-client iproute2 util-linux procps psmisc clang libclang-rt-14-dev clang-format \
+            sudo libcap2-bin passwd login python3
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		export DEBIAN_FRONTEND=nointeractive; \
+		apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing; }; \
+	else echo "deps: all present"; fi
+
+# ---- tests ----
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
+PAMT_BIN := $(B)/tests/pam-retval
+
+$(B)/tests/%: tests/unit/%.c $(COMMON_SRC) $(wildcard common/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -o $@ $< $(COMMON_SRC) -lconfig
+
+$(B)/asan/%: tests/unit/%.c $(COMMON_SRC) $(wildcard common/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) -Itests/unit -std=gnu11 -g -O1 -fsanitize=address,undefined \
+		-fno-sanitize-recover=all -fno-omit-frame-pointer -o $@ $< $(COMMON_SRC) -lconfig
+
+$(B)/fuzz-config: tests/fuzz/fuzz-config.c $(COMMON_SRC)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ -lconfig
+
+$(PAMT_BIN): tests/pam/pam-retval.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lpam
+
+unit: $(UNIT_BIN) $(ASAN_BIN)
+
+check: deps
+	$(MAKE) all unit $(B)/fuzz-config $(PAMT_BIN)
+	$(MAKE) install
+	tests/run-all.sh
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) install
+	tests/demo.sh
+
+bench: deps
+	$(MAKE) all
+	$(MAKE) install
+	tests/bench.sh
+
+FORMAT_SRC := $(wildcard common/*.[ch] helper/*.[ch] pam_nsisolate/*.c cli/*.c tests/unit/*.[ch] tests/pam/*.c tests/fuzz/*.c)
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	@fail=0; for f in $(FORMAT_SRC); do \
+		clang-format $$f | diff -u $$f - >/dev/null || { echo "format: $$f"; fail=1; }; done; \
+	exit $$fail
+
+clean:
+	rm -rf $(B)
