@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[1];
 	optind = 2;
-	while ((o = getopt_long(argc, argv, "+c:s:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			config_path = optarg;

@@ -1,0 +1,46 @@
+#!/bin/bash
+# Runs every test suite and ends with "N passed, N failed". Each suite prints
+# TAP-style "ok N - ..." / "not ok N - ..." lines; a suite that exits non-zero
+# without printing a failure counts as one failure.
+set -u
+cd "$(dirname "$0")/.."
+B=build
+passed=0
+failed=0
+failures=()
+
+run_suite() {
+	local name=$1; shift
+	local out rc p f
+	echo "=== $name"
+	out=$(timeout "${NSI_SUITE_TIMEOUT:-900}" "$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	p=$(grep -cE '^ok [0-9]+' <<<"$out")
+	f=$(grep -cE '^not ok [0-9]+' <<<"$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "not ok - $name exited with status $rc"
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" -gt 0 ] && failures+=("$name")
+}
+
+for t in "$B"/tests/test-*; do
+	[ -x "$t" ] && run_suite "unit $(basename "$t")" "$t"
+done
+for t in "$B"/asan/test-*; do
+	[ -x "$t" ] && run_suite "asan $(basename "$t")" "$t"
+done
+if [ -x "$B/fuzz-config" ]; then
+	run_suite "fuzz config" tests/fuzz/run-fuzz.sh "$B/fuzz-config"
+fi
+for t in tests/cli/test-*.sh tests/pam/test-*.sh tests/e2e/test-*.sh; do
+	[ -x "$t" ] && run_suite "$t" "$t"
+done
+
+echo
+[ ${#failures[@]} -gt 0 ] && echo "failed suites: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
