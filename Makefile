@@ -17,7 +17,7 @@ CPPFLAGS += -D_GNU_SOURCE -Icommon -DNSI_HELPER_PATH='"$(HELPER_PATH)"'
 ALL_CFLAGS = -std=gnu11 $(WARN) -fPIC -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(CFLAGS)
 B := build
 
-COMMON_SRC := common/config.c common/fsutil.c common/state.c common/proto.c
+COMMON_SRC := common/config.c common/fsutil.c common/state.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 MODULE_OBJ := $(B)/pam_nsisolate/pam_nsisolate.o
 HELPER_SRC := helper/main.c helper/mounts.c helper/userns.c helper/keeper.c
@@ -47,7 +47,7 @@ install: all
 	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/security
 	install -m 0644 $(B)/pam_nsisolate.so $(DESTDIR)$(PAMDIR)/pam_nsisolate.so
-	install -m 0755 $(B)/nsisolate-helper $(DESTDIR)$(HELPER_PATH)
+	install -m 0700 $(B)/nsisolate-helper $(DESTDIR)$(HELPER_PATH)
 	install -m 0755 $(B)/nsisolate $(DESTDIR)$(SBINDIR)/nsisolate
 	install -m 0644 man/nsisolate.conf.5 $(DESTDIR)$(MANDIR)/man5/nsisolate.conf.5
 	install -m 0644 man/pam_nsisolate.8 $(DESTDIR)$(MANDIR)/man8/pam_nsisolate.8
@@ -81,7 +81,7 @@ deps:
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
-PAMT_BIN := $(B)/tests/pam-retval
+PAMT_BIN := $(B)/tests/pam-retval $(B)/tests/pam-hold
 
 $(B)/tests/%: tests/unit/%.c $(COMMON_SRC) $(wildcard common/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
@@ -96,7 +96,7 @@ $(B)/fuzz-config: tests/fuzz/fuzz-config.c $(COMMON_SRC)
 	@mkdir -p $(dir $@)
 	clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ -lconfig
 
-$(PAMT_BIN): tests/pam/pam-retval.c
+$(B)/tests/pam-%: tests/pam/pam-%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lpam
 

@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "state.h"
+
+const struct nsi_ns_type nsi_ns_types[NSI_NS_COUNT] = {
+	[NSI_NS_MNT] = { CLONE_NEWNS, "mnt" },	 [NSI_NS_NET] = { CLONE_NEWNET, "net" },
+	[NSI_NS_IPC] = { CLONE_NEWIPC, "ipc" },	 [NSI_NS_UTS] = { CLONE_NEWUTS, "uts" },
+	[NSI_NS_USER] = { CLONE_NEWUSER, "user" },
+};
+
+int nsi_run_dir_open(void)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	/* /run is root-owned and not writable by others; mkdir fails harmlessly if present. */
+	if (mkdir(NSI_RUN_DIR, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(NSI_RUN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_uid != 0 || (st.st_mode & 07777) != 0700)
+		return -EPERM;
+	return TAKE_FD(fd);
+}
+
+int nsi_lock_uid(int dirfd, uid_t uid, int timeout_ms)
+{
+	char name[32];
+	int waited = 0;
+
+	snprintf(name, sizeof(name), "%u.lock", (unsigned)uid);
+	for (;;) {
+		_cleanup_close_ int fd = -1;
+		struct stat st, now;
+
+		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode) || st.st_uid != 0)
+			return -EPERM;
+		/* Poll rather than block: no alarm(), no signal disposition touched. */
+		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			if (errno != EWOULDBLOCK && errno != EINTR)
+				return -errno;
+			if (waited >= timeout_ms)
+				return -ETIMEDOUT;
+			nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
+			waited += 5;
+		}
+		/* The last holder may have removed the file: then lock the new one. */
+		if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == st.st_ino &&
+		    now.st_dev == st.st_dev)
+			return TAKE_FD(fd);
+	}
+}
+
+int nsi_lock_remove(int dirfd, uid_t uid)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "%u.lock", (unsigned)uid);
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int state_name(uid_t uid, char *buf, size_t len, const char *suffix)
+{
+	snprintf(buf, len, "%u.state%s", (unsigned)uid, suffix);
+	return 0;
+}
+
+static bool word_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (isspace((unsigned char)*s) || iscntrl((unsigned char)*s))
+			return false;
+	return true;
+}
+
+int nsi_state_read(int dirfd, uid_t uid, struct nsi_state *out)
+{
+	_cleanup_free_ char *text = NULL;
+	struct nsi_state *st;
+	char name[48], why[256];
+	char *line, *save = NULL;
+	int r, lineno = 0;
+	bool have_keeper = false;
+
+	state_name(uid, name, sizeof(name), "");
+	r = nsi_read_trusted_file(dirfd, name, 256 * 1024, &text, why, sizeof(why));
+	if (r < 0)
+		return r;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	r = -EBADMSG;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char key[32], a[256], b[64];
+		unsigned long long x, y;
+		int n = sscanf(line, "%31s %255s %63s", key, a, b);
+
+		if (lineno++ == 0) {
+			if (n != 2 || strcmp(key, "nsisolate-state") || strcmp(a, "1"))
+				goto out;
+			continue;
+		}
+		if (n < 2)
+			goto out;
+		if (!strcmp(key, "uid") && sscanf(a, "%llu", &x) == 1)
+			st->uid = (uid_t)x;
+		else if (!strcmp(key, "user") && word_ok(a))
+			snprintf(st->user, sizeof(st->user), "%s", a);
+		else if (!strcmp(key, "policy"))
+			snprintf(st->policy, sizeof(st->policy), "%s", strcmp(a, "-") ? a : "");
+		else if (!strcmp(key, "settings_hash") && sscanf(a, "%llx", &x) == 1)
+			st->settings_hash = x;
+		else if (!strcmp(key, "groups_hash") && sscanf(a, "%llx", &x) == 1)
+			st->groups_hash = x;
+		else if (!strcmp(key, "linger"))
+			st->linger = !strcmp(a, "1");
+		else if (!strcmp(key, "created") && sscanf(a, "%llu", &x) == 1)
+			st->created = (int64_t)x;
+		else if (!strcmp(key, "keeper") && n == 3 && sscanf(a, "%llu", &x) == 1 &&
+			 sscanf(b, "%llu", &y) == 1 && x > 1 && x < INT32_MAX) {
+			st->keeper_pid = (pid_t)x;
+			st->keeper_start = y;
+			have_keeper = true;
+		} else if (!strcmp(key, "ns") && n == 3 && sscanf(b, "%llu", &x) == 1) {
+			size_t i;
+
+			for (i = 0; i < NSI_NS_COUNT; i++)
+				if (!strcmp(a, nsi_ns_types[i].name))
+					break;
+			if (i == NSI_NS_COUNT)
+				goto out;
+			st->ns_ino[i] = x;
+		} else if (!strcmp(key, "session") && n == 3 && sscanf(a, "%llu", &x) == 1 &&
+			   sscanf(b, "%llu", &y) == 1 && x > 0 && x < INT32_MAX) {
+			if (st->nsessions >= NSI_MAX_SESSIONS)
+				goto out;
+			st->sessions[st->nsessions++] = (struct nsi_session_rec){ (pid_t)x, y };
+		} else {
+			goto out;
+		}
+	}
+	if (!have_keeper || st->uid != uid || !st->ns_ino[NSI_NS_MNT])
+		goto out;
+	memcpy(out, st, sizeof(*st));
+	r = 0;
+out:
+	free(st);
+	return r;
+}
+
+int nsi_state_write(int dirfd, const struct nsi_state *st)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_fclose_ FILE *f = NULL;
+	char name[48], tmp[48];
+	int r;
+
+	state_name(st->uid, name, sizeof(name), "");
+	state_name(st->uid, tmp, sizeof(tmp), ".tmp");
+	(void)unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f)
+		return -errno;
+	fd = -1;
+	fprintf(f, "nsisolate-state %d\n", NSI_STATE_VERSION);
+	fprintf(f, "uid %u\nuser %s\npolicy %s\n", (unsigned)st->uid, st->user,
+		st->policy[0] ? st->policy : "-");
+	fprintf(f, "settings_hash %016" PRIx64 "\ngroups_hash %016" PRIx64 "\n", st->settings_hash,
+		st->groups_hash);
+	fprintf(f, "linger %d\ncreated %" PRId64 "\nkeeper %d %" PRIu64 "\n", st->linger ? 1 : 0,
+		st->created, (int)st->keeper_pid, st->keeper_start);
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		if (st->ns_ino[i])
+			fprintf(f, "ns %s %" PRIu64 "\n", nsi_ns_types[i].name, st->ns_ino[i]);
+	for (size_t i = 0; i < st->nsessions; i++)
+		fprintf(f, "session %d %" PRIu64 "\n", (int)st->sessions[i].pid, st->sessions[i].start);
+	if (fflush(f) != 0 || ferror(f)) {
+		r = -EIO;
+		(void)unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		r = -errno;
+		(void)unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	return 0;
+}
+
+int nsi_state_remove(int dirfd, uid_t uid)
+{
+	char name[48];
+
+	state_name(uid, name, sizeof(name), "");
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int nsi_proc_start(pid_t pid, uint64_t *ret)
+{
+	_cleanup_close_ int fd = -1;
+	char path[64], buf[1024], *p;
+	unsigned long long start;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = nsi_read_full(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return n < 0 ? (int)n : -ESRCH;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EBADMSG;
+	/* Field 3 (state) follows; start time is field 22, i.e. 19 fields later. */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		   &start) != 1)
+		return -EBADMSG;
+	*ret = start;
+	return 0;
+}
+
+int nsi_pin_process(pid_t pid, uint64_t start)
+{
+	_cleanup_close_ int pfd = -1;
+	uint64_t now;
+
+	if (pid <= 1)
+		return -ESRCH;
+	pfd = pidfd_open(pid, 0);
+	if (pfd < 0)
+		return -errno;
+	/* Read after pinning: if the pid was reused, the start time tells. */
+	if (nsi_proc_start(pid, &now) < 0 || now != start)
+		return -ESRCH;
+	if (pidfd_send_signal(pfd, 0, NULL, 0) < 0)
+		return -ESRCH;
+	return TAKE_FD(pfd);
+}
+
+size_t nsi_state_prune(struct nsi_state *st)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < st->nsessions; i++) {
+		uint64_t start;
+
+		if (nsi_proc_start(st->sessions[i].pid, &start) == 0 && start == st->sessions[i].start)
+			st->sessions[keep++] = st->sessions[i];
+	}
+	st->nsessions = keep;
+	return keep;
+}
+
+uint64_t nsi_ns_inode(pid_t pid, const char *name)
+{
+	char path[64];
+	struct stat s;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
+	if (stat(path, &s) < 0)
+		return 0;
+	return (uint64_t)s.st_ino;
+}
+
+static bool is_member(const struct nsi_state *st, pid_t pid)
+{
+	if (nsi_ns_inode(pid, "mnt") != st->ns_ino[NSI_NS_MNT])
+		return false;
+	if (st->ns_ino[NSI_NS_USER] && nsi_ns_inode(pid, "user") != st->ns_ino[NSI_NS_USER])
+		return false;
+	return true;
+}
+
+/* Call FN for each member pid; FN returns <0 to stop. Returns members seen. */
+static int scan_members(const struct nsi_state *st, int (*fn)(const struct nsi_state *, pid_t))
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int count = 0;
+	pid_t self = getpid();
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 1 || pid == self || pid == st->keeper_pid)
+			continue;
+		if (!is_member(st, (pid_t)pid))
+			continue;
+		count++;
+		if (fn && fn(st, (pid_t)pid) < 0)
+			break;
+	}
+	closedir(d);
+	return count;
+}
+
+int nsi_set_count_members(const struct nsi_state *st)
+{
+	return scan_members(st, NULL);
+}
+
+static int kill_member(const struct nsi_state *st, pid_t pid)
+{
+	_cleanup_close_ int pfd = pidfd_open(pid, 0);
+
+	/* Pinned first, checked second: a recycled pid is never signalled. */
+	if (pfd < 0 || !is_member(st, pid))
+		return 0;
+	(void)pidfd_send_signal(pfd, SIGKILL, NULL, 0);
+	return 0;
+}
+
+int nsi_set_kill(const struct nsi_state *st)
+{
+	_cleanup_close_ int kfd = -1;
+	int n;
+
+	if (!st->ns_ino[NSI_NS_MNT] || st->ns_ino[NSI_NS_MNT] == nsi_ns_inode(0, "mnt"))
+		return -EINVAL;	/* never the host's own namespace */
+	for (int round = 0; round < 500; round++) {
+		n = scan_members(st, kill_member);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 2 * 1000 * 1000 }, NULL);
+	}
+	if (n > 0)
+		return -EBUSY;
+	kfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
+	if (kfd >= 0) {
+		struct pollfd p = { .fd = kfd, .events = POLLIN };
+
+		(void)pidfd_send_signal(kfd, SIGKILL, NULL, 0);
+		/* A pidfd turns readable when the process has exited. */
+		(void)poll(&p, 1, 2000);
+	}
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef NSI_HELPER_H
+#define NSI_HELPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+/* The helper fails by replying -errno with a message and exiting. */
+_Noreturn void die(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* mounts.c: run inside the set's fresh mount namespace. */
+int setup_mounts(const struct nsi_settings *s, uid_t uid);
+int setup_mqueue(void);
+
+/* userns.c */
+int write_id_maps(pid_t pid, uid_t uid, const gid_t *groups, size_t ngroups, uint32_t root_id);
+
+/* keeper.c: the process that holds the set. Never returns. */
+struct keeper_args {
+	int ready_fd;		/* written once the keeper is set up */
+	int go_fd;		/* read: maps are written (userns only) */
+	bool userns;
+	bool nested;
+	uint32_t root_id;
+};
+_Noreturn void keeper_main(const struct keeper_args *a);
+
+#endif

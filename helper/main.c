@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * nsisolate-helper: creates one user's set of namespaces and its keeper.
+ * Spawned by pam_nsisolate.so with an empty environment, the request on
+ * stdin, the reply on stdout, stderr on /dev/null and no other fd. Every
+ * field of the request is hostile: it is bounds-checked, the user is
+ * re-derived from NSS and the policy is re-resolved from the file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "fsutil.h"
+#include "helper.h"
+#include "proto.h"
+#include "state.h"
+
+static struct nsi_reply reply;
+
+_Noreturn void die(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reply.msg, sizeof(reply.msg), fmt, ap);
+	va_end(ap);
+	reply.status = -(err ? err : EIO);
+	(void)nsi_write_all(1, &reply, sizeof(reply));
+	_exit(1);
+}
+
+/* Cut the capability sets to exactly what creating a set needs. */
+static void limit_caps(const cap_value_t *keep, int n)
+{
+	cap_t caps = cap_init();
+
+	/* The bounding set first (needs CAP_SETPCAP), then the process sets. */
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP + 32; c++) {
+		bool wanted = false;
+
+		for (int i = 0; i < n; i++)
+			wanted |= keep[i] == c;
+		if (!wanted && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno == EINVAL)
+			break;
+	}
+	if (!caps || cap_set_flag(caps, CAP_PERMITTED, n, keep, CAP_SET) < 0 ||
+	    cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) < 0 || cap_set_proc(caps) < 0)
+		die(errno, "cannot set capabilities: %m");
+	cap_free(caps);
+}
+
+static void lo_up(void)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { 0 };
+
+	if (s < 0)
+		die(errno, "socket: %m");
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		die(errno, "lo: %m");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		die(errno, "lo up: %m");
+}
+
+static void read_request(struct nsi_request *req)
+{
+	ssize_t n = nsi_read_full(0, req, sizeof(*req));
+	char extra;
+
+	if (n != (ssize_t)sizeof(*req))
+		die(EPROTO, "short request");
+	if (nsi_read_full(0, &extra, 1) != 0)
+		die(EPROTO, "oversized request");
+	if (req->magic != NSI_PROTO_MAGIC || req->version != NSI_PROTO_VERSION ||
+	    req->size != sizeof(*req))
+		die(EPROTO, "request version mismatch");
+	if (req->op != NSI_OP_CREATE)
+		die(EPROTO, "unknown op %u", req->op);
+	if (!nsi_field_ok(req->user, sizeof(req->user)) ||
+	    !nsi_field_ok(req->service, sizeof(req->service)) ||
+	    !nsi_field_ok(req->config, sizeof(req->config)))
+		die(EPROTO, "unterminated string in request");
+	if (!nsi_path_is_normal(req->config))
+		die(EPROTO, "config path is not absolute");
+}
+
+int main(void)
+{
+	static const cap_value_t create_caps[] = { CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SETUID,
+						   CAP_SETGID, CAP_SETPCAP };
+	static const cap_value_t map_caps[] = { CAP_SETUID, CAP_SETGID };
+	struct nsi_request req;
+	struct nsi_diag diag;
+	struct nsi_config *cf = NULL;
+	struct nsi_resolved res;
+	struct nsi_user u;
+	struct passwd *pw;
+	gid_t groups[NSI_MAX_GROUPS];
+	int ngroups = NSI_MAX_GROUPS, flags, r;
+	int ready[2], go[2];
+	char err[512], c;
+	sigset_t none;
+	pid_t keeper;
+
+	reply.magic = NSI_PROTO_MAGIC;
+	reply.version = NSI_PROTO_VERSION;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	umask(0);
+
+	if (getuid() != 0 || geteuid() != 0)
+		die(EPERM, "must be run by root (from pam_nsisolate.so)");
+	/* Nothing this process or the keeper execs may gain privileges. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die(errno, "no_new_privs: %m");
+	limit_caps(create_caps, (int)NSI_ARRAY_SIZE(create_caps));
+	if (setgroups(0, NULL) < 0)
+		die(errno, "setgroups: %m");
+
+	read_request(&req);
+	pw = getpwuid((uid_t)req.uid);
+	if (!pw || strcmp(pw->pw_name, req.user) != 0)
+		die(ESRCH, "uid %u is not user %s", req.uid, req.user);
+	if (pw->pw_uid == 0)
+		die(EPERM, "uid 0 is never isolated");
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0)
+		die(E2BIG, "user %s has more than %d groups", pw->pw_name, NSI_MAX_GROUPS);
+	for (int i = 0; i < ngroups; i++)
+		if (groups[i] == 0)
+			die(EPERM, "user %s is in group 0 (root), which is never mapped", pw->pw_name);
+
+	nsi_diag_init(&diag);
+	r = nsi_config_load(req.config, &cf, &diag);
+	if (r < 0 || diag.nerrors > 0)
+		die(r < 0 ? -r : EINVAL, "%s", r < 0 ? strerror(-r) : diag.errors[0]);
+	nsi_diag_free(&diag);
+	u = (struct nsi_user){ .name = pw->pw_name, .uid = pw->pw_uid, .gid = pw->pw_gid,
+			       .groups = groups, .ngroups = (size_t)ngroups,
+			       .service = req.service[0] ? req.service : NULL };
+	if (nsi_config_resolve(cf, &u, &res, err, sizeof(err)) < 0)
+		die(EINVAL, "%s", err);
+	nsi_config_free(cf);
+	if (!res.settings.isolate)
+		die(EINVAL, "policy does not isolate user %s", pw->pw_name);
+	if (nsi_settings_hash(&res.settings) != req.settings_hash ||
+	    nsi_groups_hash(groups, (size_t)ngroups) != req.groups_hash)
+		die(ESTALE, "policy or groups of %s changed during login", pw->pw_name);
+	if (nsi_root_id_check(res.settings.userns.root_id, err, sizeof(err)) < 0)
+		die(EEXIST, "%s", err);
+
+	/* Real root creates every namespace but the user one: nothing inside can reconfigure them. */
+	flags = CLONE_NEWNS;
+	if (res.settings.network.mode == NSI_NET_NONE)
+		flags |= CLONE_NEWNET;
+	if (res.settings.ipc)
+		flags |= CLONE_NEWIPC;
+	if (res.settings.hostname[0])
+		flags |= CLONE_NEWUTS;
+	if (unshare(flags) < 0)
+		die(errno, "unshare: %m");
+	setup_mounts(&res.settings, pw->pw_uid);
+	if (flags & CLONE_NEWNET)
+		lo_up();
+	if (flags & CLONE_NEWIPC) {
+		r = setup_mqueue();
+		if (r < 0)
+			die(-r, "mqueue on /dev/mqueue: %s", strerror(-r));
+	}
+	if (flags & CLONE_NEWUTS) {
+		char host[NSI_HOSTNAME_LEN];
+
+		if (nsi_hostname_expand(res.settings.hostname, pw->pw_name, host, sizeof(host)) < 0 ||
+		    !nsi_hostname_valid(host))
+			die(EINVAL, "invalid hostname for %s", pw->pw_name);
+		if (sethostname(host, strlen(host)) < 0)
+			die(errno, "sethostname: %m");
+	}
+	/* Setup is done: only the map writes remain. */
+	limit_caps(map_caps, (int)NSI_ARRAY_SIZE(map_caps));
+
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
+		die(errno, "pipe: %m");
+	keeper = fork();
+	if (keeper < 0)
+		die(errno, "fork: %m");
+	if (keeper == 0) {
+		struct keeper_args ka = {
+			.ready_fd = ready[1], .go_fd = go[0], .userns = res.settings.userns.enable,
+			.nested = res.settings.userns.nested, .root_id = res.settings.userns.root_id,
+		};
+
+		/* Not in the caller's session: its hangups are not ours. */
+		setsid();
+		keeper_main(&ka);
+	}
+	close(ready[1]);
+	close(go[0]);
+	if (res.settings.userns.enable) {
+		if (read(ready[0], &c, 1) != 1)
+			die(ECHILD, "keeper failed to create the user namespace");
+		r = write_id_maps(keeper, pw->pw_uid, groups, (size_t)ngroups,
+				  res.settings.userns.root_id);
+		if (r < 0) {
+			kill(keeper, SIGKILL);
+			die(-r, "writing the id maps: %s", strerror(-r));
+		}
+		if (write(go[1], &c, 1) != 1)
+			die(errno, "keeper: %m");
+	}
+	if (read(ready[0], &c, 1) != 1) {
+		kill(keeper, SIGKILL);
+		die(ECHILD, "keeper failed to start");
+	}
+	reply.keeper_pid = keeper;
+	r = nsi_proc_start(keeper, &reply.keeper_start);
+	if (r < 0) {
+		kill(keeper, SIGKILL);
+		die(-r, "keeper vanished");
+	}
+	reply.status = 0;
+	if (nsi_write_all(1, &reply, sizeof(reply)) < 0) {
+		kill(keeper, SIGKILL);
+		return 1;
+	}
+	return 0;
+}

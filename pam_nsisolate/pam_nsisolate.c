@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * pam_nsisolate: put every session of a user into that user's one set of
+ * namespaces. The opener (sshd's monitor, login, su, ...) stays in the host's
+ * namespaces; a fork handler moves its next direct children into the set.
+ * See pam_nsisolate(8) and DESIGN.md "Process model".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <security/pam_modutil.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "fsutil.h"
+#include "proto.h"
+#include "state.h"
+
+#define DATA_KEY "pam_nsisolate_session"
+#define LOCK_TIMEOUT_MS 15000
+#define HELPER_TIMEOUT_MS 15000
+
+#ifndef NSI_HELPER_PATH
+#error "NSI_HELPER_PATH must be set by the build"
+#endif
+
+struct opts {
+	const char *config;
+	bool debug;
+};
+
+/* Per-handle: what close needs to find its record again. */
+struct session_data {
+	uid_t uid;
+	pid_t keeper_pid;
+	uint64_t keeper_start;
+};
+
+/*
+ * The only global state (DESIGN.md security rule 5): what the fork handler
+ * needs, armed at the end of open and disarmed at close.
+ */
+static struct {
+	bool registered;
+	bool armed;
+	bool userns;
+	pid_t opener;
+	int fd[NSI_NS_COUNT];
+} armed = { .fd = { [0 ... NSI_NS_COUNT - 1] = -1 } };
+
+static void disarm(void)
+{
+	armed.armed = false;
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		nsi_closep(&armed.fd[i]);
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		armed.fd[i] = -1;
+}
+
+/*
+ * Runs in every child the process forks. Only a direct child of the opener is
+ * moved: into the set's namespaces, then its user namespace as that
+ * namespace's root with an empty bounding set, so the application's own
+ * setgroups/setgid/setuid clear every capability. Any failure ends the child:
+ * a session never runs un-isolated.
+ */
+static void atfork_child(void)
+{
+	if (!armed.armed)
+		return;
+	if (getppid() != armed.opener) {
+		/* A grandchild: it inherited the parent's copy; drop it. */
+		armed.armed = false;
+		return;
+	}
+	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
+		if (armed.fd[i] < 0 || i == NSI_NS_USER)
+			continue;
+		if (setns(armed.fd[i], nsi_ns_types[i].flag) < 0)
+			_exit(127);
+	}
+	if (armed.userns) {
+		if (setns(armed.fd[NSI_NS_USER], CLONE_NEWUSER) < 0)
+			_exit(127);
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			_exit(127);
+		for (int c = 0; c < 64; c++)
+			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+				if (errno == EINVAL && c > 0)
+					break;
+				_exit(127);
+			}
+	}
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		if (armed.fd[i] >= 0) {
+			close(armed.fd[i]);
+			armed.fd[i] = -1;
+		}
+	armed.armed = false;
+}
+
+static int parse_opts(pam_handle_t *ph, int argc, const char **argv, struct opts *o)
+{
+	o->config = NSI_DEFAULT_CONFIG;
+	o->debug = false;
+	for (int i = 0; i < argc; i++) {
+		if (!strncmp(argv[i], "config=", 7) && nsi_path_is_normal(argv[i] + 7) &&
+		    strlen(argv[i] + 7) < NSI_PATH_LEN) {
+			o->config = argv[i] + 7;
+		} else if (!strcmp(argv[i], "debug")) {
+			o->debug = true;
+		} else {
+			pam_syslog(ph, LOG_ERR, "unknown or invalid option \"%s\" (expected config=/ABSOLUTE/PATH or debug)",
+				   argv[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* ---- spawning the helper without copying the opener's memory ---- */
+
+struct spawn_fds {
+	int in, out, err;
+};
+
+static int place_fd(int from, int to)
+{
+	if (from == to)
+		return fcntl(to, F_SETFD, 0);
+	return dup2(from, to) < 0 ? -1 : 0;
+}
+
+/* Runs on its own stack in the opener's memory until execve: no allocation, no locks. */
+static int helper_child(void *arg)
+{
+	const struct spawn_fds *f = arg;
+	char *const argv[] = { (char *)"nsisolate-helper", NULL };
+	char *const envp[] = { NULL };
+
+	if (place_fd(f->in, 0) < 0 || place_fd(f->out, 1) < 0 || place_fd(f->err, 2) < 0)
+		_exit(127);
+	close_range(3, ~0u, 0);
+	execve(NSI_HELPER_PATH, argv, envp);
+	_exit(127);
+}
+
+static int fd_above_2(int fd)
+{
+	int n;
+
+	if (fd < 0 || fd > 2)
+		return fd;
+	n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return n;
+}
+
+static int run_helper(const struct nsi_request *req, struct nsi_reply *rep)
+{
+	_cleanup_close_ int in_r = -1, in_w = -1, out_r = -1, out_w = -1, null = -1, pidfd = -1;
+	int p[2], r;
+	const size_t stack_size = 64 * 1024;
+	struct spawn_fds f;
+	sigset_t all, old;
+	siginfo_t si;
+	void *stack;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	in_r = fd_above_2(p[0]);
+	in_w = fd_above_2(p[1]);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	out_r = fd_above_2(p[0]);
+	out_w = fd_above_2(p[1]);
+	null = fd_above_2(open("/dev/null", O_WRONLY | O_CLOEXEC));
+	if (in_r < 0 || in_w < 0 || out_r < 0 || out_w < 0 || null < 0)
+		return -EMFILE;
+	/* The request fits the pipe buffer: write it all, then EOF. */
+	r = nsi_write_all(in_w, req, sizeof(*req));
+	if (r < 0)
+		return r;
+	nsi_closep(&in_w);
+	in_w = -1;
+
+	stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+		     -1, 0);
+	if (stack == MAP_FAILED)
+		return -errno;
+	f = (struct spawn_fds){ in_r, out_w, null };
+	/*
+	 * CLONE_VM|CLONE_VFORK: no copy of a large opener; exit signal 0: no
+	 * SIGCHLD reaches the application's handler. Signals stay blocked in the
+	 * child until execve so no handler of the opener runs on its stack.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = clone(helper_child, (char *)stack + stack_size, CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &f,
+		  &pidfd);
+	r = r < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	munmap(stack, stack_size);
+	if (r < 0)
+		return r;
+	nsi_closep(&out_w);
+	out_w = -1;
+
+	{
+		struct pollfd pf = { .fd = out_r, .events = POLLIN };
+
+		r = poll(&pf, 1, HELPER_TIMEOUT_MS);
+		if (r == 0) {
+			(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+			r = -ETIMEDOUT;
+		}
+	}
+	n = r < 0 ? r : nsi_read_full(out_r, rep, sizeof(*rep));
+	/* Reap exactly our child: through its pidfd, never waitpid(-1). */
+	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return (int)n;
+	if (n != (ssize_t)sizeof(*rep) || rep->magic != NSI_PROTO_MAGIC ||
+	    rep->version != NSI_PROTO_VERSION || !nsi_field_ok(rep->msg, sizeof(rep->msg))) {
+		snprintf(rep->msg, sizeof(rep->msg), "helper %s failed (exit %d) without a reply",
+			 NSI_HELPER_PATH, si.si_status);
+		return -EPROTO;
+	}
+	if (rep->status > 0)
+		return -EPROTO;
+	return rep->status;
+}
+
+/* ---- open ---- */
+
+static bool user_name_ok(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (len == 0 || len >= NSI_USER_LEN)
+		return false;
+	for (const char *p = n; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+struct login {
+	const struct passwd *pw;
+	const char *service;
+	const char *config;
+	const gid_t *groups;
+	size_t ngroups;
+	const struct nsi_resolved *res;
+};
+
+/* Open an fd per namespace the set holds; each must still be the recorded one. */
+static int open_set_fds(const struct nsi_state *st, int pidfd, int fds[NSI_NS_COUNT])
+{
+	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
+		char path[64];
+		struct stat s;
+
+		fds[i] = -1;
+		if (!st->ns_ino[i])
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)st->keeper_pid, nsi_ns_types[i].name);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0 || fstat(fds[i], &s) < 0 || (uint64_t)s.st_ino != st->ns_ino[i])
+			goto fail;
+	}
+	/* Opened while the pinned keeper was alive: the fds are its namespaces. */
+	if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
+		goto fail;
+	return 0;
+fail:
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		nsi_closep(&fds[i]);
+	return -ESRCH;
+}
+
+static int create_set(pam_handle_t *ph, const struct login *l, struct nsi_state *st, int *ret_pidfd,
+		      char *msg, size_t msglen)
+{
+	struct nsi_request req = { 0 };
+	struct nsi_reply rep = { 0 };
+	int r, pidfd;
+
+	req.magic = NSI_PROTO_MAGIC;
+	req.version = NSI_PROTO_VERSION;
+	req.size = sizeof(req);
+	req.op = NSI_OP_CREATE;
+	req.uid = l->pw->pw_uid;
+	req.settings_hash = nsi_settings_hash(&l->res->settings);
+	req.groups_hash = nsi_groups_hash(l->groups, l->ngroups);
+	snprintf(req.user, sizeof(req.user), "%s", l->pw->pw_name);
+	snprintf(req.service, sizeof(req.service), "%s", l->service ? l->service : "");
+	snprintf(req.config, sizeof(req.config), "%s", l->config);
+
+	r = run_helper(&req, &rep);
+	if (r < 0) {
+		snprintf(msg, msglen, "helper: %s", rep.msg[0] ? rep.msg : strerror(-r));
+		return r;
+	}
+	pidfd = nsi_pin_process(rep.keeper_pid, rep.keeper_start);
+	if (pidfd < 0) {
+		snprintf(msg, msglen, "keeper %d is gone", rep.keeper_pid);
+		return pidfd;
+	}
+	memset(st, 0, sizeof(*st));
+	st->uid = l->pw->pw_uid;
+	snprintf(st->user, sizeof(st->user), "%s", l->pw->pw_name);
+	snprintf(st->policy, sizeof(st->policy), "%s", l->res->policy);
+	st->settings_hash = req.settings_hash;
+	st->groups_hash = req.groups_hash;
+	st->linger = l->res->settings.on_last_logout == NSI_LAST_LINGER;
+	st->keeper_pid = rep.keeper_pid;
+	st->keeper_start = rep.keeper_start;
+	st->created = (int64_t)time(NULL);
+	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
+		uint64_t k = nsi_ns_inode(rep.keeper_pid, nsi_ns_types[i].name);
+		uint64_t self = nsi_ns_inode(0, nsi_ns_types[i].name);
+
+		if (!k || !self) {
+			close(pidfd);
+			snprintf(msg, msglen, "cannot read the keeper's %s namespace", nsi_ns_types[i].name);
+			return -ESRCH;
+		}
+		st->ns_ino[i] = k != self ? k : 0;
+	}
+	(void)ph;
+	*ret_pidfd = pidfd;
+	return 0;
+}
+
+/* Why a live set cannot take this login, or NULL. */
+static const char *mismatch(const struct nsi_state *st, const struct login *l, char *buf, size_t len)
+{
+	const char *pol = l->res->policy[0] ? l->res->policy : "(defaults)";
+	const char *live = st->policy[0] ? st->policy : "(defaults)";
+
+	if (strcmp(st->policy, l->res->policy) != 0) {
+		snprintf(buf, len, "the live set uses policy %s, this login selects %s", live, pol);
+		return buf;
+	}
+	if (st->settings_hash != nsi_settings_hash(&l->res->settings)) {
+		snprintf(buf, len, "the settings of policy %s changed since the live set was made", pol);
+		return buf;
+	}
+	if (st->groups_hash != nsi_groups_hash(l->groups, l->ngroups)) {
+		snprintf(buf, len, "the group list of %s differs from the live set's", l->pw->pw_name);
+		return buf;
+	}
+	return NULL;
+}
+
+static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l, char *msg,
+		   size_t msglen)
+{
+	_cleanup_close_ int run = -1, lock = -1, pidfd = -1;
+	_cleanup_free_ struct nsi_state *st = NULL;
+	struct session_data *data;
+	int fds[NSI_NS_COUNT], r;
+	bool created = false, have;
+	uint64_t self_start;
+	char why[256];
+
+	if (armed.armed) {
+		snprintf(msg, msglen, "this process already holds an isolated session");
+		return -EALREADY;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	run = nsi_run_dir_open();
+	if (run < 0) {
+		snprintf(msg, msglen, NSI_RUN_DIR ": %s",
+			 run == -EPERM ? "not owned by root with mode 0700" : strerror(-run));
+		return run;
+	}
+	lock = nsi_lock_uid(run, l->pw->pw_uid, LOCK_TIMEOUT_MS);
+	if (lock < 0) {
+		snprintf(msg, msglen, "cannot lock the set of uid %u: %s", (unsigned)l->pw->pw_uid,
+			 strerror(-lock));
+		return lock;
+	}
+	r = nsi_state_read(run, l->pw->pw_uid, st);
+	if (r < 0 && r != -ENOENT) {
+		snprintf(msg, msglen, NSI_RUN_DIR "/%u.state: unreadable (%s)", (unsigned)l->pw->pw_uid,
+			 strerror(-r));
+		return r;
+	}
+	have = r == 0;
+	if (have) {
+		pidfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
+		if (pidfd < 0) {
+			/* The keeper died: the set is over; nothing of it may outlive it. */
+			r = nsi_set_kill(st);
+			pam_syslog(ph, LOG_NOTICE,
+				   "set of %s (uid %u) lost its keeper %d; killed what was left of it%s",
+				   st->user, (unsigned)st->uid, (int)st->keeper_pid, r < 0 ? " (incomplete)" : "");
+			if (r < 0) {
+				snprintf(msg, msglen, "cannot end the previous set: %s", strerror(-r));
+				return r;
+			}
+			(void)nsi_state_remove(run, st->uid);
+			have = false;
+		} else if (nsi_state_prune(st) == 0 && nsi_set_count_members(st) == 0) {
+			/* A lingering set nobody lives in any more: reclaim it. */
+			(void)nsi_set_kill(st);
+			(void)nsi_state_remove(run, st->uid);
+			pam_syslog(ph, LOG_INFO, "reclaimed the empty set of %s (uid %u), keeper %d",
+				   st->user, (unsigned)st->uid, (int)st->keeper_pid);
+			nsi_closep(&pidfd);
+			pidfd = -1;
+			have = false;
+		} else if (mismatch(st, l, why, sizeof(why))) {
+			snprintf(msg, msglen, "%s; run \"nsisolate stop %s\" or end its sessions", why,
+				 l->pw->pw_name);
+			return -EBUSY;
+		}
+	}
+	if (!have) {
+		r = create_set(ph, l, st, &pidfd, msg, msglen);
+		if (r < 0) {
+			/* No set and no state: the lock file goes too. */
+			(void)nsi_lock_remove(run, l->pw->pw_uid);
+			return r;
+		}
+		created = true;
+	}
+	/* The set must hold a mount namespace, and a user namespace exactly when asked. */
+	if (!st->ns_ino[NSI_NS_MNT] || !!st->ns_ino[NSI_NS_USER] != l->res->settings.userns.enable) {
+		snprintf(msg, msglen, "the set of uid %u lacks its namespaces", (unsigned)st->uid);
+		r = -EINVAL;
+		goto undo;
+	}
+	r = open_set_fds(st, pidfd, fds);
+	if (r < 0) {
+		snprintf(msg, msglen, "cannot open the namespaces of keeper %d", (int)st->keeper_pid);
+		goto undo;
+	}
+	r = nsi_proc_start(getpid(), &self_start);
+	if (r < 0 || st->nsessions >= NSI_MAX_SESSIONS) {
+		r = r < 0 ? r : -EUSERS;
+		snprintf(msg, msglen, "cannot record the session: %s", strerror(-r));
+		goto undo_fds;
+	}
+	st->sessions[st->nsessions++] = (struct nsi_session_rec){ getpid(), self_start };
+	st->linger = l->res->settings.on_last_logout == NSI_LAST_LINGER;
+	r = nsi_state_write(run, st);
+	if (r < 0) {
+		snprintf(msg, msglen, "cannot write " NSI_RUN_DIR "/%u.state: %s", (unsigned)st->uid,
+			 strerror(-r));
+		goto undo_fds;
+	}
+	data = malloc(sizeof(*data));
+	if (!data) {
+		r = -ENOMEM;
+		goto undo_record;
+	}
+	*data = (struct session_data){ st->uid, st->keeper_pid, st->keeper_start };
+	if (pam_set_data(ph, DATA_KEY, data, NULL) != PAM_SUCCESS) {
+		free(data);
+		r = -ENOMEM;
+		goto undo_record;
+	}
+	/* pthread_atfork entries go away with the module (glibc ties them to the DSO). */
+	if (!armed.registered) {
+		if (pthread_atfork(NULL, NULL, atfork_child) != 0) {
+			(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
+			free(data);
+			r = -ENOMEM;
+			goto undo_record;
+		}
+		armed.registered = true;
+	}
+	memcpy(armed.fd, fds, sizeof(fds));
+	armed.userns = l->res->settings.userns.enable;
+	armed.opener = getpid();
+	armed.armed = true;
+
+	pam_syslog(ph, LOG_INFO, "%s set for %s (uid %u), policy %s, keeper pid %d, %zu session%s",
+		   created ? "created" : "joined", l->pw->pw_name, (unsigned)st->uid,
+		   st->policy[0] ? st->policy : "(defaults)", (int)st->keeper_pid, st->nsessions,
+		   st->nsessions == 1 ? "" : "s");
+	if (o->debug)
+		pam_syslog(ph, LOG_DEBUG, "namespaces: mnt %llu user %llu net %llu ipc %llu uts %llu",
+			   (unsigned long long)st->ns_ino[NSI_NS_MNT], (unsigned long long)st->ns_ino[NSI_NS_USER],
+			   (unsigned long long)st->ns_ino[NSI_NS_NET], (unsigned long long)st->ns_ino[NSI_NS_IPC],
+			   (unsigned long long)st->ns_ino[NSI_NS_UTS]);
+	return 0;
+
+undo_record:
+	st->nsessions--;
+	(void)nsi_state_write(run, st);
+undo_fds:
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		nsi_closep(&fds[i]);
+undo:
+	if (created && st->nsessions == 0) {
+		(void)nsi_set_kill(st);
+		(void)nsi_state_remove(run, st->uid);
+		(void)nsi_lock_remove(run, st->uid);
+	}
+	return r;
+}
+
+static int errno_to_pam(int r)
+{
+	return r == -ENOMEM ? PAM_BUF_ERR : PAM_SESSION_ERR;
+}
+
+PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const char **argv)
+{
+	struct nsi_config *cf = NULL;
+	struct nsi_diag diag;
+	struct opts o;
+	const char *user = NULL;
+	const void *svc = NULL;
+	struct passwd *pw;
+	gid_t groups[NSI_MAX_GROUPS];
+	int ngroups = NSI_MAX_GROUPS, r, ret;
+	struct nsi_resolved *res = NULL;
+	char msg[512] = "", err[512];
+	struct login l;
+
+	(void)flags;
+	if (parse_opts(ph, argc, argv, &o) < 0)
+		return PAM_SERVICE_ERR;
+	if (pam_get_user(ph, &user, NULL) != PAM_SUCCESS || !user || !user_name_ok(user)) {
+		pam_syslog(ph, LOG_ERR, "cannot determine the user name");
+		return PAM_USER_UNKNOWN;
+	}
+	pw = pam_modutil_getpwnam(ph, user);
+	if (!pw) {
+		pam_syslog(ph, LOG_ERR, "unknown user %s", user);
+		return PAM_USER_UNKNOWN;
+	}
+	if (pw->pw_uid == 0) {
+		if (o.debug)
+			pam_syslog(ph, LOG_DEBUG, "uid 0 is never isolated");
+		return PAM_IGNORE;
+	}
+	(void)pam_get_item(ph, PAM_SERVICE, &svc);
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0) {
+		pam_syslog(ph, LOG_ERR, "refused %s: more than %d groups", pw->pw_name, NSI_MAX_GROUPS);
+		return PAM_SESSION_ERR;
+	}
+
+	nsi_diag_init(&diag);
+	r = nsi_config_load(o.config, &cf, &diag);
+	if (r < 0 || diag.nerrors > 0) {
+		if (r < 0)
+			pam_syslog(ph, LOG_ERR, "%s: %s", o.config, strerror(-r));
+		for (size_t i = 0; i < diag.nerrors; i++)
+			pam_syslog(ph, LOG_ERR, "%s", diag.errors[i]);
+		pam_syslog(ph, LOG_ERR, "refused %s: bad configuration (run \"nsisolate check --config %s\")",
+			   pw->pw_name, o.config);
+		nsi_diag_free(&diag);
+		nsi_config_free(cf);
+		return r == -ENOMEM ? PAM_BUF_ERR : PAM_SERVICE_ERR;
+	}
+	if (o.debug)
+		for (size_t i = 0; i < diag.nwarnings; i++)
+			pam_syslog(ph, LOG_DEBUG, "warning: %s", diag.warnings[i]);
+	nsi_diag_free(&diag);
+
+	res = malloc(sizeof(*res));
+	if (!res) {
+		nsi_config_free(cf);
+		return PAM_BUF_ERR;
+	}
+	r = nsi_config_resolve(cf, &(struct nsi_user){ .name = pw->pw_name, .uid = pw->pw_uid,
+						      .gid = pw->pw_gid, .groups = groups,
+						      .ngroups = (size_t)ngroups, .service = svc },
+			       res, err, sizeof(err));
+	nsi_config_free(cf);
+	if (r < 0) {
+		pam_syslog(ph, LOG_ERR, "refused %s: %s", pw->pw_name, err);
+		free(res);
+		return PAM_SERVICE_ERR;
+	}
+	if (!res->settings.isolate) {
+		if (o.debug)
+			pam_syslog(ph, LOG_DEBUG, "%s not isolated: %s", pw->pw_name, res->why);
+		free(res);
+		return PAM_IGNORE;
+	}
+
+	l = (struct login){ .pw = pw, .service = svc, .config = o.config, .groups = groups,
+			    .ngroups = (size_t)ngroups, .res = res };
+	r = do_open(ph, &o, &l, msg, sizeof(msg));
+	if (r == 0) {
+		ret = PAM_SUCCESS;
+	} else if (r == -EBUSY) {
+		pam_syslog(ph, LOG_ERR, "refused %s (uid %u): %s", pw->pw_name, (unsigned)pw->pw_uid, msg);
+		ret = PAM_SESSION_ERR;
+	} else if (res->settings.on_error == NSI_ONERR_ALLOW) {
+		pam_syslog(ph, LOG_WARNING,
+			   "%s (uid %u) logs in WITHOUT isolation (on_error = \"allow\"): %s",
+			   pw->pw_name, (unsigned)pw->pw_uid, msg[0] ? msg : strerror(-r));
+		ret = PAM_SUCCESS;
+	} else {
+		pam_syslog(ph, LOG_ERR, "refused %s (uid %u): %s", pw->pw_name, (unsigned)pw->pw_uid,
+			   msg[0] ? msg : strerror(-r));
+		ret = errno_to_pam(r);
+	}
+	free(res);
+	return ret;
+}
+
+/* ---- close ---- */
+
+PAM_EXTERN int pam_sm_close_session(pam_handle_t *ph, int flags, int argc, const char **argv)
+{
+	_cleanup_close_ int run = -1, lock = -1;
+	_cleanup_free_ struct nsi_state *st = NULL;
+	const void *d = NULL;
+	struct session_data data;
+	uint64_t self_start = 0;
+	struct opts o;
+	int r;
+
+	(void)flags;
+	if (parse_opts(ph, argc, argv, &o) < 0)
+		return PAM_SERVICE_ERR;
+	if (pam_get_data(ph, DATA_KEY, &d) != PAM_SUCCESS || !d)
+		return PAM_IGNORE;
+	data = *(const struct session_data *)d;
+	(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
+	free((void *)d);
+	disarm();
+
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return PAM_BUF_ERR;
+	run = nsi_run_dir_open();
+	if (run < 0)
+		return PAM_SESSION_ERR;
+	lock = nsi_lock_uid(run, data.uid, LOCK_TIMEOUT_MS);
+	if (lock < 0) {
+		pam_syslog(ph, LOG_ERR, "cannot lock the set of uid %u: %s", (unsigned)data.uid,
+			   strerror(-lock));
+		return PAM_SESSION_ERR;
+	}
+	r = nsi_state_read(run, data.uid, st);
+	if (r == -ENOENT)
+		(void)nsi_lock_remove(run, data.uid);
+	if (r < 0 || st->keeper_pid != data.keeper_pid || st->keeper_start != data.keeper_start)
+		return PAM_SUCCESS;	/* that set has already ended */
+
+	(void)nsi_proc_start(getpid(), &self_start);
+	for (size_t i = 0; i < st->nsessions; i++)
+		if (st->sessions[i].pid == getpid() && st->sessions[i].start == self_start) {
+			st->sessions[i] = st->sessions[--st->nsessions];
+			break;
+		}
+	if (nsi_state_prune(st) > 0) {
+		r = nsi_state_write(run, st);
+		return r < 0 ? PAM_SESSION_ERR : PAM_SUCCESS;
+	}
+	if (st->linger) {
+		r = nsi_state_write(run, st);
+		pam_syslog(ph, LOG_INFO, "last session of %s (uid %u) closed; set lingers, keeper pid %d",
+			   st->user, (unsigned)st->uid, (int)st->keeper_pid);
+		return r < 0 ? PAM_SESSION_ERR : PAM_SUCCESS;
+	}
+	r = nsi_set_kill(st);
+	if (r < 0) {
+		pam_syslog(ph, LOG_ERR, "tearing down the set of %s (uid %u): %s", st->user,
+			   (unsigned)st->uid, strerror(-r));
+		return PAM_SESSION_ERR;
+	}
+	(void)nsi_state_remove(run, st->uid);
+	(void)nsi_lock_remove(run, st->uid);
+	pam_syslog(ph, LOG_INFO, "tore down set of %s (uid %u), policy %s, keeper pid %d", st->user,
+		   (unsigned)st->uid, st->policy[0] ? st->policy : "(defaults)", (int)st->keeper_pid);
+	return PAM_SUCCESS;
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * pam-hold SERVICE USER [CONFDIR]: open a PAM session and hold it until stdin
+ * reaches EOF, then close it. Prints "open RC" and "close RC" (numeric PAM
+ * codes) on stdout. With "-f CMD...", forks once after opening and runs
+ * CMD in the child (the module's fork handler isolates it), waits, then closes.
+ * Used by tests and the benchmark to keep a joining session alive.
+ */
+#include <security/pam_appl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	(void)msg;
+	(void)data;
+	*resp = calloc((size_t)n, sizeof(**resp));
+	return *resp ? PAM_SUCCESS : PAM_BUF_ERR;
+}
+
+int main(int argc, char **argv)
+{
+	struct pam_conv c = { conv, NULL };
+	pam_handle_t *ph = NULL;
+	const char *confdir = NULL;
+	char **cmd = NULL;
+	int r, cr, status = 0;
+	char buf[256];
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: pam-hold SERVICE USER [CONFDIR] [-f CMD...]\n");
+		return 2;
+	}
+	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "-f")) {
+			cmd = &argv[i + 1];
+			break;
+		}
+		confdir = argv[i];
+	}
+	r = confdir ? pam_start_confdir(argv[1], argv[2], &c, confdir, &ph)
+		    : pam_start(argv[1], argv[2], &c, &ph);
+	if (r != PAM_SUCCESS) {
+		printf("start %d\n", r);
+		return 1;
+	}
+	r = pam_open_session(ph, 0);
+	printf("open %d\n", r);
+	fflush(stdout);
+	if (r == PAM_SUCCESS && cmd && *cmd) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			execvp(cmd[0], cmd);
+			_exit(127);
+		}
+		while (waitpid(pid, &status, 0) < 0)
+			;
+		printf("child %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		fflush(stdout);
+	} else {
+		while (read(0, buf, sizeof(buf)) > 0)
+			;
+	}
+	cr = pam_close_session(ph, 0);
+	printf("close %d\n", cr);
+	pam_end(ph, r);
+	return r == PAM_SUCCESS && cr == PAM_SUCCESS ? 0 : 1;
+}
