@@ -430,7 +430,7 @@ static void apply_tmp(struct ctx *c, const config_setting_t *g, struct nsi_setti
 
 		keyname(key, "tmp", name);
 		if (!strcmp(name, "dirs")) {
-			char dirs[NSI_MAX_DIRS][NSI_PATH_LEN];
+			char dirs[NSI_MAX_DIRS][NSI_PATH_LEN] = { { 0 } };
 			int n = get_strings(c, e, key, NSI_MAX_DIRS);
 			bool ok = n >= 0;
 

@@ -119,7 +119,8 @@ restart:
 			if (last && !(flags & NSI_WALK_FOLLOW_LAST) && !(flags & NSI_WALK_DIR))
 				return fail(ELOOP, why, whylen, "%s: is a symlink", path);
 			/* Only root can have made a link inside a root-only directory. */
-			if (!all_trusted || !nsi_stat_trusted(&st) || st.st_uid != 0)
+			/* A symlink's own mode is always 0777: only its owner counts. */
+			if (!all_trusted || st.st_uid != 0)
 				return fail(ELOOP, why, whylen,
 					    "%s: symlink '%s' below a directory others can write",
 					    path, comp);
@@ -164,8 +165,12 @@ restart:
 					    "%s: directory '%s' is not owned by root or is writable by others",
 					    path, comp);
 			all_trusted = all_trusted && nsi_stat_trusted(&st);
-		} else if ((flags & NSI_WALK_DIR) && !S_ISDIR(st.st_mode)) {
-			return fail(ENOTDIR, why, whylen, "%s: not a directory", path);
+		} else if (flags & NSI_WALK_DIR) {
+			if (!S_ISDIR(st.st_mode))
+				return fail(ENOTDIR, why, whylen, "%s: not a directory", path);
+			if (!dir_traversable(&st))
+				return fail(EPERM, why, whylen,
+					    "%s: not owned by root or writable by others", path);
 		}
 		if (strlen(done) + strlen(comp) + 2 > sizeof(done))
 			return fail(ENAMETOOLONG, why, whylen, "%s: path too long", path);

@@ -113,7 +113,8 @@ int main(void)
 	struct nsi_config *cf = NULL;
 	struct nsi_resolved res;
 	struct nsi_user u;
-	struct passwd *pw;
+	struct passwd pwbuf, *pw = NULL;
+	char nssbuf[16384];
 	gid_t groups[NSI_MAX_GROUPS];
 	int ngroups = NSI_MAX_GROUPS, flags, r;
 	int ready[2], go[2];
@@ -137,7 +138,9 @@ int main(void)
 		die(errno, "setgroups: %m");
 
 	read_request(&req);
-	pw = getpwuid((uid_t)req.uid);
+	/* A private copy: later NSS calls (root_id check, matching) reuse getpw*'s buffer. */
+	if (getpwuid_r((uid_t)req.uid, &pwbuf, nssbuf, sizeof(nssbuf), &pw) != 0)
+		pw = NULL;
 	if (!pw || strcmp(pw->pw_name, req.user) != 0)
 		die(ESRCH, "uid %u is not user %s", req.uid, req.user);
 	if (pw->pw_uid == 0)

@@ -5,17 +5,51 @@
 #
 #	. "$(dirname "$0")/lib.sh"
 #
-# It needs root on a throwaway machine. On load it makes a work dir $T, takes a
-# snapshot of the host (mounts, namespaces) for assert_no_leftovers, and sets
-# `trap cleanup EXIT` (INT/TERM/HUP exit through it too), so everything a test
-# makes is removed in reverse order even when the test fails or is killed with
-# a catchable signal. Every helper that creates something registers its own
-# removal with `defer`.
+# It needs root on a throwaway machine. On load it makes a work dir $T (root,
+# 0755, /tmp/nsit.XXXXXXXX), notes the host's mounts for assert_no_leftovers,
+# and sets `trap cleanup EXIT` (INT/TERM/HUP exit through it), so whatever a
+# test makes is removed newest first even when the test fails or is killed
+# with a catchable signal. Every helper that creates something registers its
+# own removal with `defer`. A SIGKILLed test leaves its things behind; a
+# later mkuser of the same name removes a stale user first.
+#
+# API (details above each function):
+#  TAP      pass DESC | fail DESC [DIAG...] | check DESC CMD... |
+#           check_fails DESC CMD... | check_eq DESC EXPECTED ACTUAL |
+#           check_match DESC ERE TEXT | check_nomatch DESC ERE TEXT |
+#           skip DESC REASON | skip_all REASON | bail MSG [DIAG...] | diag TEXT |
+#           need CMD... | finish | lib_end [RC] (non-TAP scripts)
+#           globals TAP_N TAP_FAILED
+#  scopes   lib_init [TAPFILE] | scope_end | tap_save FILE | tap_load FILE
+#  cleanup  defer CMD [ARG...] | cleanup (the EXIT trap)
+#  users    mkuser NAME [useradd ARG...] | mkgroup NAME [groupadd ARG...] |
+#           uid_of NAME | kill_uid UID
+#  PAM      mkservice NAME [TEXT|stdin] | override_service NAME [TEXT|stdin] |
+#           modline [CONF] [OPTION...] | mkconf [NAME] [TEXT|stdin] (sets CONF) |
+#           mkconf_dropin CONF-NAME DROP-NAME [TEXT|stdin] |
+#           pam_hold SERVICE USER [ARG...] (sets HOLD_PID HOLD_OUT) | pam_release [PID]
+#  sshd     start_sshd SERVICE [CONFIG-LINE...] (sets SSH_PORT SSHD_PID SSHD_EXE
+#           SSHD_LOG) | authorize USER | ssh_as USER CMD... | ssh_tty USER CMD... |
+#           sftp_batch USER <cmds | sftp_put USER LOCAL REMOTE |
+#           sftp_get USER REMOTE LOCAL | scp_put [-O] USER LOCAL REMOTE |
+#           scp_get [-O] USER REMOTE LOCAL | free_port
+#  ptys     run_in_pty CMDLINE | pty_login USER SHELL-LINES
+#  syslog   start_syslog (sets SYSLOG_MODE) | syslog_since_start | log_mark |
+#           syslog_since_mark | wait_log ERE [TIMEOUT]
+#  checks   assert_no_leftovers [USER...] | wait_until SECS CMD...
+#  globals  T CONF NSI_SRCDIR NSI_BUILD NSI_LIBEXEC NSI_STATE_DIR NSI_PREFIX
 #
 # TAP: pass/fail/check* print "ok N - desc" / "not ok N - desc" (and "# ..."
 # diagnostics); `finish` cleans up, prints "ok N - cleanup" and the plan
 # "1..N", and exits 1 if anything failed. A script that exits without calling
-# finish gets one extra "not ok" and a non-zero status.
+# finish (or bail) gets one extra "not ok" and a non-zero status. Call the TAP
+# functions and the helpers that create things (mkuser, start_sshd, defer,
+# ...) in the script's own shell, never inside $(...) or a pipeline: a
+# subshell's counters and cleanup list are lost.
+#
+# Background processes: the syslog catcher, sshd and pam-hold are children of
+# the test script, so never use a bare `wait` (it would wait for them); wait
+# for a pid, or use wait_until.
 #
 # Skipping: `skip DESC REASON` is only for a machine that truly cannot run a
 # check (no user namespaces in the kernel, say). With NSI_NO_SKIP=1 or CI set
@@ -23,12 +57,16 @@
 #
 # Environment knobs: NSI_KEEP=1 keeps $T (users, sshd, services are still
 # removed); NSI_VERBOSE=1 prints each check's output; NSI_SSH_TIMEOUT (30 s)
-# bounds every ssh/sftp/scp/pty call; NSI_STATE_DIR (/run/nsisolate).
+# bounds every ssh/sftp/scp/pty call; NSI_LEFTOVER_TIMEOUT (10 s);
+# NSI_STATE_DIR (/run/nsisolate); NSI_LIBEXEC (/usr/local/libexec/nsisolate);
+# NSI_BUILD (<repo>/build).
 #
 # Limits, on purpose: test names must start with "nsit"; $T is under /tmp, so
 # a session whose /tmp is polyinstantiated does not see it (the opener, sshd's
 # key check and the ssh client run in the host and do).
 
+# shellcheck disable=SC2034 # globals are part of the API
+true
 umask 022
 export LC_ALL=C
 NSI_PREFIX=nsit
@@ -140,6 +178,7 @@ bail() {
 	shift
 	for l in "$@"; do diag "$l"; done
 	echo "Bail out! $msg"
+	_NSI_BAILED=1
 	exit 1
 }
 
@@ -186,6 +225,37 @@ finish() {
 	exit 1
 }
 
+# scope_end: end a subshell scope started with lib_init TAPFILE: clean up,
+# report "ok N - cleanup of the scope", save the counters, exit 0/1. No plan.
+scope_end() {
+	local errs
+	_NSI_FINISHED=1
+	trap - EXIT
+	cleanup
+	errs=$(cat "$_NSI_CLEANUP_ERRS" 2>/dev/null)
+	rm -f "$_NSI_CLEANUP_ERRS"
+	if [ -z "$errs" ]; then pass "cleanup of the scope"; else fail "cleanup of the scope" "$errs"; fi
+	tap_save "$_NSI_SCOPE_SAVE"
+	[ "$TAP_FAILED" -eq 0 ]
+	exit
+}
+
+# lib_end [RC]: for scripts that are not TAP suites (bench.sh, demo.sh):
+# clean up, print cleanup problems as "# ..." on stderr, exit RC (default 0;
+# 1 if the cleanup failed).
+lib_end() {
+	local rc=${1:-0}
+	_NSI_FINISHED=1
+	trap - EXIT
+	cleanup
+	if [ -s "$_NSI_CLEANUP_ERRS" ]; then
+		diag "$(cat "$_NSI_CLEANUP_ERRS")" >&2
+		[ "$rc" -eq 0 ] && rc=1
+	fi
+	rm -f "$_NSI_CLEANUP_ERRS"
+	exit "$rc"
+}
+
 # ---------------------------------------------------------------- cleanup
 
 # defer CMD [ARG...]: run CMD ARG... at cleanup (arguments are quoted safely).
@@ -201,7 +271,7 @@ cleanup() {
 	_NSI_CLEANED=1
 	trap - EXIT INT TERM HUP
 	if [ -z "${_NSI_FINISHED:-}" ]; then
-		[ "$TAP_FAILED" -eq 0 ] && fail "script ended before finish (status $rc)"
+		[ -z "${_NSI_BAILED:-}" ] && fail "script ended before finish (status $rc)"
 		[ "$rc" -eq 0 ] && rc=1
 	fi
 	if [ "$TAP_FAILED" -gt 0 ]; then
@@ -225,6 +295,7 @@ cleanup() {
 		diag "$(cat "$_NSI_CLEANUP_ERRS")"
 	fi
 	rm -f "$_NSI_CLEANUP_ERRS"
+	[ -n "${_NSI_SCOPE_SAVE:-}" ] && tap_save "$_NSI_SCOPE_SAVE"
 	exit "$rc"
 }
 
@@ -239,16 +310,20 @@ _nsi_dump_logs() {
 
 _nsi_rm_T() {
 	if [ -n "${NSI_KEEP:-}" ]; then
-		echo "# NSI_KEEP: left $T" >&2
+		echo "# NSI_KEEP: left $1" >&2
 		return 0
 	fi
-	rm -rf --one-file-system -- "$T"
+	rm -rf --one-file-system -- "$1"
 }
 
-# lib_init: (re)start a scope: new $T, empty cleanup list, fresh snapshot,
-# traps. Runs when the file is sourced; call it again at the top of a
-# subshell that must clean up on its own.
+# lib_init [TAPFILE]: (re)start a scope: new $T, empty cleanup list, fresh
+# snapshot, traps. Runs when the file is sourced; call it again at the top
+# of a subshell that must clean up on its own, with TAPFILE: the counters
+# are saved there however the scope ends (scope_end, bail, a signal), so the
+# parent's tap_load TAPFILE continues the numbering and keeps the failures.
+# shellcheck disable=SC2120
 lib_init() {
+	_NSI_SCOPE_SAVE=${1:-}
 	if [ "$(id -u)" != 0 ]; then
 		echo "Bail out! e2e tests must run as root"
 		exit 1
@@ -256,6 +331,7 @@ lib_init() {
 	_NSI_DEFER=()
 	_NSI_CLEANED=
 	_NSI_FINISHED=
+	_NSI_BAILED=
 	_NSI_USERS=()
 	_NSI_LOGMARK=0
 	SSH_PORT=
@@ -270,7 +346,7 @@ lib_init() {
 	_NSI_CLEANUP_LOG=$T.cleanup.log
 	_NSI_CLEANUP_ERRS=$T.cleanup.errs
 	: >"$_NSI_CLEANUP_ERRS"
-	defer _nsi_rm_T
+	defer _nsi_rm_T "$T"
 	trap cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -312,7 +388,7 @@ _nsi_deluser() {
 		getent passwd "$name" >/dev/null && r=1
 	fi
 	# userdel -r only removes the home it knows about.
-	[ -e "/home/$name" ] && rm -rf --one-file-system -- "/home/$name"
+	[ -e "/home/$name" ] && rm -rf --one-file-system -- "/home/${name:?}"
 	rm -f "/var/spool/cron/crontabs/$name" "/var/mail/$name"
 	getent group "$name" >/dev/null && groupdel "$name" 2>/dev/null
 	return $r
@@ -525,7 +601,7 @@ start_sshd() {
 				MaxStartups 100:30:200
 				MaxSessions 50
 				LoginGraceTime 60
-				Subsystem sftp /usr/lib/openssh/sftp-server
+				Subsystem sftp /usr/lib/openssh/sftp-server -l INFO
 				LogLevel VERBOSE
 			EOF
 			for l in "$@"; do echo "$l"; done
@@ -576,7 +652,8 @@ ssh_tty() {
 }
 
 # sftp_batch USER: run sftp batch commands read from stdin (sftp -b -); the
-# server side is /usr/lib/openssh/sftp-server exec'd in the session.
+# server side is /usr/lib/openssh/sftp-server exec'd in the session (it logs
+# "sftp-server[PID]: session opened for local user USER ..." to syslog).
 sftp_batch() {
 	[ -n "$SSH_PORT" ] || bail "sftp_batch: start_sshd first"
 	_nsi_ssh_opts
@@ -611,14 +688,17 @@ scp_get() {
 # run_in_pty CMDLINE: run CMDLINE (one string, through bash -c) on a fresh pty
 # with util-linux `script -qec CMDLINE /dev/null` (-q quiet, -e return the
 # command's status, -c command, /dev/null: no typescript file). script copies
-# its stdin into the pty and waits for the command; output has "\r"s removed.
+# its stdin into the pty and waits for the command. TERM=dumb (no bracketed
+# paste from readline); "\r"s and ANSI escape sequences are removed from the
+# output.
 # For su -l / runuser -l / login, which want a terminal:
 #	run_in_pty "su -l nsit1 -c 'id -un'"
 #	printf 'echo R=$(id -un)\nexit\n' | run_in_pty "login -f nsit1"
 # (the pty echoes input lines, so match a computed marker like ^R=nsit1$).
 run_in_pty() {
 	local rc
-	SHELL=/bin/bash timeout -k 5 "$NSI_SSH_TIMEOUT" script -qec "$1" /dev/null | tr -d '\r'
+	SHELL=/bin/bash TERM=dumb timeout -k 5 "$NSI_SSH_TIMEOUT" script -qec "$1" /dev/null |
+		sed -E $'s/\r//g; s/\x1b\\[[0-9;?]*[a-zA-Z]//g; s/\x1b\\][^\x07]*\x07//g'
 	rc=${PIPESTATUS[0]}
 	return "$rc"
 }
@@ -633,55 +713,71 @@ pty_login() {
 
 # ---------------------------------------------------------------- syslog
 
-# start_syslog: capture syslog(3) messages. Without a /dev/log listener (the
-# usual case here: no syslog daemon) a small python catcher binds /dev/log
-# (0666) and appends each datagram as one line, "<PRI>Mmm dd hh:mm:ss
-# ident[pid]: msg", to $T/syslog; /dev/log is removed at cleanup. With a live
-# /dev/log (a real daemon) the new lines of /var/log/auth.log and
-# /var/log/syslog are read instead (or journalctl under systemd).
-# Sets SYSLOG_MODE=catcher|files|journal.
+# start_syslog: capture syslog(3) messages into $T/syslog, one datagram a
+# line as sent ("<PRI>Mmm dd hh:mm:ss ident[pid]: msg"). Sets SYSLOG_MODE:
+#   catcher  no listener on /dev/log (the usual case here: no syslog daemon):
+#            a small python catcher binds /dev/log (0666); removed at cleanup.
+#   relay    /dev/log has a listener but no /var/log/{auth.log,syslog} to
+#            read (someone's ad-hoc catcher): its socket is renamed to
+#            /dev/.log.nsit-saved, the catcher binds /dev/log and forwards
+#            every datagram to it, and it is renamed back at cleanup (a
+#            later start_syslog also puts back one left by a killed test).
+#   files    a real daemon writing /var/log/auth.log or /var/log/syslog:
+#            the lines added since start_syslog are read.
+#   journal  systemd-journald: journalctl --since the start.
 start_syslog() {
-	local i
+	local i saved=/dev/.log.nsit-saved relay=
+	if [ -e "$saved" ] && ! _nsi_dgram_alive /dev/log; then
+		rm -f /dev/log && mv "$saved" /dev/log
+	fi
 	if [ -S /dev/log ] || [ -L /dev/log ]; then
-		if "$NSI_PY" -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-try:
-    s.connect("/dev/log")
-except OSError:
-    sys.exit(1)' 2>/dev/null; then
+		if _nsi_dgram_alive /dev/log; then
 			if [ -d /run/systemd/system ] && command -v journalctl >/dev/null; then
 				SYSLOG_MODE=journal
 				_NSI_SYSLOG_SINCE=$(date +%s)
 				sleep 1
 				return 0
 			fi
-			[ -e /var/log/auth.log ] || [ -e /var/log/syslog ] ||
-				bail "/dev/log has a listener but there is no /var/log/auth.log or /var/log/syslog to read"
-			SYSLOG_MODE=files
-			_NSI_SYSLOG_AUTH=$(stat -c %s /var/log/auth.log 2>/dev/null || echo 0)
-			_NSI_SYSLOG_SYS=$(stat -c %s /var/log/syslog 2>/dev/null || echo 0)
-			return 0
+			if [ -e /var/log/auth.log ] || [ -e /var/log/syslog ]; then
+				SYSLOG_MODE=files
+				_NSI_SYSLOG_AUTH=$(stat -c %s /var/log/auth.log 2>/dev/null || echo 0)
+				_NSI_SYSLOG_SYS=$(stat -c %s /var/log/syslog 2>/dev/null || echo 0)
+				return 0
+			fi
+			[ -e "$saved" ] && bail "start_syslog: $saved exists and /dev/log is live (another test's relay?)"
+			mv /dev/log "$saved" || bail "start_syslog: cannot move /dev/log aside"
+			defer _nsi_restore_devlog "$saved"
+			relay=$saved
+		else
+			# A stale socket (a catcher that was killed): replace it.
+			rm -f /dev/log
 		fi
-		# A stale socket (a catcher that was killed): replace it.
-		rm -f /dev/log
 	elif [ -e /dev/log ]; then
 		bail "/dev/log exists and is not a socket"
 	fi
-	SYSLOG_MODE=catcher
+	SYSLOG_MODE=${relay:+relay}
+	SYSLOG_MODE=${SYSLOG_MODE:-catcher}
 	: >"$T/syslog"
-	"$NSI_PY" -u - "$T/syslog" <<-'EOF' >>"$T/syslog.err" 2>&1 &
+	"$NSI_PY" -u - "$T/syslog" "$relay" <<-'EOF' >>"$T/syslog.err" 2>&1 &
 		import os, socket, sys
 		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 		s.bind("/dev/log")
 		os.chmod("/dev/log", 0o666)
 		out = open(sys.argv[1], "ab", buffering=0)
+		relay = sys.argv[2]
+		fwd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) if relay else None
 		open(sys.argv[1] + ".ready", "w").close()
 		while True:
-		    d = s.recv(65536).rstrip(b"\0\n").replace(b"\n", b"\\n")
-		    out.write(d + b"\n")
+		    d = s.recv(65536)
+		    if fwd:
+		        try:
+		            fwd.sendto(d, relay)
+		        except OSError:
+		            pass
+		    out.write(d.rstrip(b"\0\n").replace(b"\n", b"\\n") + b"\n")
 	EOF
 	_NSI_SYSLOG_PID=$!
-	defer rm -f /dev/log
+	[ -z "$relay" ] && defer rm -f /dev/log
 	defer _nsi_kill "$_NSI_SYSLOG_PID"
 	for ((i = 0; i < 100; i++)); do
 		[ -e "$T/syslog.ready" ] && return 0
@@ -691,10 +787,26 @@ except OSError:
 	bail "syslog catcher did not start" "$(cat "$T/syslog.err" 2>/dev/null)"
 }
 
+# _nsi_dgram_alive PATH: a datagram socket with a listener.
+_nsi_dgram_alive() {
+	"$NSI_PY" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+try:
+    s.connect(sys.argv[1])
+except OSError:
+    sys.exit(1)' "$1" 2>/dev/null
+}
+
+_nsi_restore_devlog() {
+	[ -e "$1" ] || return 0
+	rm -f /dev/log
+	mv "$1" /dev/log
+}
+
 # syslog_since_start: every captured line since start_syslog.
 syslog_since_start() {
 	case $SYSLOG_MODE in
-	catcher) cat "$T/syslog" ;;
+	catcher | relay) cat "$T/syslog" ;;
 	files)
 		tail -c +$((_NSI_SYSLOG_AUTH + 1)) /var/log/auth.log 2>/dev/null
 		tail -c +$((_NSI_SYSLOG_SYS + 1)) /var/log/syslog 2>/dev/null
@@ -886,4 +998,5 @@ _nsi_hold_stop() {
 # 10 s for pam-hold to close it and exit; HOLD_OUT then ends "close RC".
 pam_release() { _nsi_hold_stop "${1:-$HOLD_PID}"; }
 
+# shellcheck disable=SC2119
 lib_init

@@ -1,0 +1,261 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/bench.sh (make bench, after make install): the cost of a login with
+# pam_nsisolate against pam_permit alone and pam_namespace, measured as
+# pamtester open_session+close_session wall time (fork+exec of pamtester
+# included, the same for every variant), one PAM service per variant:
+#
+#   permit      session required pam_permit.so                  (baseline)
+#   pam_ns      + pam_namespace.so, "/tmp tmpfs tmpfs:noinit root" (size 64M)
+#   mod-first   pam_nsisolate, tmp.dirs=["/tmp"] tmpfs 64M, home shared,
+#               userns/ipc/net off: every open+close is a first login (the
+#               close of the user's only session tears the set down)
+#   mod-join    the same service for a user with one session held open by
+#               build/tests/pam-hold: every open+close joins the live set
+#   mod-userns  as mod-first with userns = { enable = true; }
+#
+# BENCH_ROUNDS (5) rounds of BENCH_RUNS (40) runs per variant, the variant
+# order rotated each round. Reports medians, p95, the range of the per-round
+# medians, ratios to the baseline, the closing ratios
+# added(module first)/added(pam_namespace) and added(module join)/
+# added(pam_namespace), and the host mount count before, with the sessions
+# held, and after. Timings are reported, never asserted (see
+# /work/shared/research/perf-limits.md §3 for this machine's anchors).
+#
+# pam_namespace has no option to name its config file (1.5.2 reads
+# /etc/security/namespace.conf and namespace.d/*.conf), so the bench writes
+# /etc/security/namespace.d/nsit-bench.conf and removes it at exit (and the
+# directory if it made it). Only the nsit-bench-ns service loads pam_namespace.
+#
+# Exit status: 0 when every variant ran, 1 when one could not (the module not
+# installed or failing: the table shows what ran, with the reason).
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/e2e/lib.sh"
+need pamtester findmnt make
+
+ROUNDS=${BENCH_ROUNDS:-5}
+RUNS=${BENCH_RUNS:-40}
+RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-10}
+PAMDIR=${PAMDIR:-$(pkg-config --variable=libdir pam 2>/dev/null | sed 's,$,/security,' | grep . ||
+	echo "/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/security")}
+MODULE=$PAMDIR/pam_nsisolate.so
+HELPER=$NSI_LIBEXEC/nsisolate-helper
+HOLD_BIN=$NSI_BUILD/tests/pam-hold
+
+say() { printf '%s\n' "$*" >&2; }
+
+start_syslog
+
+# ---- users, services, configs
+mkuser nsitbench0 # permit and pam_namespace
+mkuser nsitbench1 # module, first logins
+mkuser nsitbench2 # module, joining logins (one session held)
+mkuser nsitbench3 # module with userns, first logins
+
+mkservice nsit-bench-permit "session required pam_permit.so"
+mkservice nsit-bench-ns "session required pam_permit.so
+session required pam_namespace.so"
+
+NSD=/etc/security/namespace.d
+if [ ! -d "$NSD" ]; then
+	install -d -m 0755 "$NSD"
+	defer rmdir "$NSD"
+fi
+defer rm -f "$NSD/nsit-bench.conf"
+echo "/tmp tmpfs tmpfs:noinit:mntopts=size=64M root" >"$NSD/nsit-bench.conf"
+if grep -Eq '^[[:space:]]*[^#[:space:]]' /etc/security/namespace.conf 2>/dev/null; then
+	say "note: /etc/security/namespace.conf has entries of its own; pam_namespace applies them too"
+fi
+
+mkconf bench 'version = 1;
+defaults = {
+  tmp = { dirs = ["/tmp"]; method = "tmpfs"; size = "64M"; };
+  home = { mode = "shared"; };
+  userns = { enable = false; };
+  ipc = false;
+  network = { mode = "host"; };
+};'
+CONF_PLAIN=$CONF
+mkconf bench-userns 'version = 1;
+defaults = {
+  tmp = { dirs = ["/tmp"]; method = "tmpfs"; size = "64M"; };
+  home = { mode = "shared"; };
+  userns = { enable = true; };
+  ipc = false;
+  network = { mode = "host"; };
+};'
+CONF_USERNS=$CONF
+mkservice nsit-bench-mod "$(modline "$CONF_PLAIN")"
+mkservice nsit-bench-modu "$(modline "$CONF_USERNS")"
+
+VARIANTS=(permit pam_ns mod-first mod-join mod-userns)
+declare -A SVC=([permit]=nsit-bench-permit [pam_ns]=nsit-bench-ns [mod-first]=nsit-bench-mod
+	[mod-join]=nsit-bench-mod [mod-userns]=nsit-bench-modu)
+declare -A USR=([permit]=nsitbench0 [pam_ns]=nsitbench0 [mod-first]=nsitbench1
+	[mod-join]=nsitbench2 [mod-userns]=nsitbench3)
+declare -A LABEL=([permit]="pam_permit only (baseline)" [pam_ns]="pam_namespace /tmp tmpfs:noinit"
+	[mod-first]="nsisolate first login" [mod-join]="nsisolate joining login"
+	[mod-userns]="nsisolate first login +userns")
+declare -A BROKEN=()
+
+# one_run VARIANT: one timed open+close; prints microseconds; status of pamtester.
+one_run() {
+	local t0 t1 rc
+	t0=$EPOCHREALTIME
+	timeout -k 2 "$RUN_TIMEOUT" pamtester "${SVC[$1]}" "${USR[$1]}" open_session close_session \
+		>"$T/last.$1" 2>&1
+	rc=$?
+	t1=$EPOCHREALTIME
+	echo $(((${t1/./} - ${t0/./})))
+	return $rc
+}
+
+# why VARIANT RC: one paragraph on a failed run.
+why() {
+	local v=$1 rc=$2
+	echo "pamtester ${SVC[$v]} ${USR[$v]} open_session close_session failed (status $rc$([ "$rc" -eq 124 ] && echo ", timed out after ${RUN_TIMEOUT}s"))"
+	sed 's/^/    /' "$T/last.$v"
+	syslog_since_mark | grep -E 'nsisolate|pam_namespace|PAM' | tail -n 5 | sed 's/^/    syslog: /'
+}
+
+# ---- preflight: is the module there, does each variant work once?
+mod_missing=
+[ -e "$MODULE" ] || mod_missing="$MODULE is not installed (run make install)"
+[ -z "$mod_missing" ] && [ ! -x "$HELPER" ] && mod_missing="$HELPER is not installed (run make install)"
+if [ -n "$mod_missing" ]; then
+	for v in mod-first mod-join mod-userns; do BROKEN[$v]=$mod_missing; done
+fi
+if [ -z "${BROKEN[mod-join]:-}" ] && [ ! -x "$HOLD_BIN" ]; then
+	make -s -C "$NSI_SRCDIR" build/tests/pam-hold >"$T/make.log" 2>&1 ||
+		BROKEN[mod-join]="cannot build $HOLD_BIN: $(tail -n 3 "$T/make.log")"
+fi
+
+mounts_before=$(findmnt -rn | wc -l)
+for v in "${VARIANTS[@]}"; do
+	[ -n "${BROKEN[$v]:-}" ] && continue
+	if [ "$v" == mod-join ]; then
+		log_mark
+		if ! pam_hold "${SVC[$v]}" "${USR[$v]}"; then
+			BROKEN[$v]="could not hold a session open for ${USR[$v]}: $(tr '\n' ' ' <"$HOLD_OUT")
+$(syslog_since_mark | grep -E 'nsisolate|PAM' | tail -n 5 | sed 's/^/    syslog: /')"
+			pam_release
+			continue
+		fi
+		JOIN_HOLD=$HOLD_PID
+	fi
+	log_mark
+	one_run "$v" >/dev/null
+	rc=$?
+	[ $rc -ne 0 ] && BROKEN[$v]=$(why "$v" $rc)
+done
+mounts_held=$(findmnt -rn | wc -l)
+
+for v in "${VARIANTS[@]}"; do
+	[ -n "${BROKEN[$v]:-}" ] && say "error: ${LABEL[$v]}: ${BROKEN[$v]}"
+done
+if [ -n "${BROKEN[permit]:-}" ]; then
+	say "error: the baseline does not run; nothing to compare against"
+	lib_end 1
+fi
+
+# ---- timed rounds
+say "bench: $ROUNDS rounds x $RUNS runs per variant, order rotated each round"
+for ((r = 0; r < ROUNDS; r++)); do
+	n=${#VARIANTS[@]}
+	for ((k = 0; k < n; k++)); do
+		v=${VARIANTS[(k + r) % n]}
+		[ -n "${BROKEN[$v]:-}" ] && continue
+		if [ "$v" == mod-join ] && ! kill -0 "$JOIN_HOLD" 2>/dev/null; then
+			BROKEN[$v]="the held session ended during the run: $(tr '\n' ' ' <"$HOLD_OUT")"
+			say "error: ${LABEL[$v]}: ${BROKEN[$v]}"
+			continue
+		fi
+		log_mark
+		for ((i = 0; i < RUNS; i++)); do
+			if us=$(one_run "$v"); then
+				echo "$us" >>"$T/samples.$v"
+				echo "$us" >>"$T/round.$v.$r"
+			else
+				rc=$?
+				BROKEN[$v]="run $i of round $r: $(why "$v" $rc)"
+				say "error: ${LABEL[$v]}: ${BROKEN[$v]}"
+				break
+			fi
+		done
+	done
+	say "bench: round $((r + 1))/$ROUNDS done"
+done
+mounts_held_end=$(findmnt -rn | wc -l)
+[ -n "${JOIN_HOLD:-}" ] && pam_release "$JOIN_HOLD"
+sleep 0.5
+mounts_after=$(findmnt -rn | wc -l)
+
+# ---- report
+# stats FILE: "n median p95" (integers, µs)
+stats() {
+	sort -n "$1" | awk '{ a[NR] = $1 } END {
+		if (NR == 0) { print "0 0 0"; exit }
+		m = (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2)
+		p = a[int(NR * 0.95 + 0.999999)]; if (p == "") p = a[NR]
+		print NR, m, p }'
+}
+# round_range V: "min-max" of the per-round medians
+round_range() {
+	local f meds=()
+	for f in "$T"/round."$1".*; do
+		[ -s "$f" ] || continue
+		meds+=("$(stats "$f" | cut -d' ' -f2)")
+	done
+	[ ${#meds[@]} -eq 0 ] && { echo -; return; }
+	printf '%s\n' "${meds[@]}" | sort -n | sed -n '1p;$p' | paste -sd- -
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+
+declare -A MED=() N=() P95=()
+for v in "${VARIANTS[@]}"; do
+	[ -s "$T/samples.$v" ] || continue
+	read -r N[$v] MED[$v] P95[$v] < <(stats "$T/samples.$v")
+done
+base=${MED[permit]:-0}
+
+echo
+echo "pam_nsisolate bench: pamtester open_session+close_session, wall time in µs"
+echo "kernel $(uname -r), $(nproc) CPU, $ROUNDS rounds x $RUNS runs per variant, interleaved"
+echo
+printf '%-34s %5s %9s %9s %15s %9s %9s\n' variant n median p95 "round medians" "x permit" "added"
+printf '%-34s %5s %9s %9s %15s %9s %9s\n' "----------------------------------" ----- \
+	--------- --------- --------------- --------- ---------
+for v in "${VARIANTS[@]}"; do
+	if [ -n "${MED[$v]:-}" ] && [ -z "${BROKEN[$v]:-}" ]; then
+		printf '%-34s %5d %9d %9d %15s %9s %9d\n' "${LABEL[$v]}" "${N[$v]}" "${MED[$v]}" "${P95[$v]}" \
+			"$(round_range "$v")" "$(ratio "${MED[$v]}" "$base")" $((MED[$v] - base))
+	else
+		printf '%-34s %s\n' "${LABEL[$v]}" "FAILED (see the error above)"
+	fi
+done
+echo
+ns_added=$((${MED[pam_ns]:-0} - base))
+closing() {
+	local v=$1 what=$2
+	if [ -z "${MED[$v]:-}" ] || [ -n "${BROKEN[$v]:-}" ] || [ -z "${MED[pam_ns]:-}" ] || [ -n "${BROKEN[pam_ns]:-}" ]; then
+		printf '%-52s %s\n' "$what" "n/a (a variant failed)"
+	else
+		printf '%-52s %s  (%d / %d µs)\n' "$what" "$(ratio $((MED[$v] - base)) "$ns_added")" \
+			$((MED[$v] - base)) "$ns_added"
+	fi
+}
+closing mod-first "added(module first)/added(pam_namespace):"
+closing mod-join "added(module join)/added(pam_namespace):"
+closing mod-userns "added(module first +userns)/added(pam_namespace):"
+echo
+echo "host mounts (findmnt | wc -l): before $mounts_before, sessions held $mounts_held," \
+	"end of rounds $mounts_held_end, after $mounts_after" \
+	"($([ "$mounts_before" -eq "$mounts_held" ] && [ "$mounts_before" -eq "$mounts_after" ] &&
+		echo "no host mount per isolated user" || echo "CHANGED: a login left a host mount"))"
+
+rc=0
+for v in "${VARIANTS[@]}"; do
+	[ -n "${BROKEN[$v]:-}" ] && rc=1
+done
+[ $rc -ne 0 ] && say "bench: some variants did not run (errors above)"
+lib_end $rc

@@ -1,0 +1,349 @@
+#!/bin/bash
+# nsisolate(8) check and explain: exit codes (0 ok, 1 bad policy or user, 2
+# usage) and exact output. Runs as root; creates a test user and two groups
+# (prefix "nsic") and a private temp dir, all removed on exit.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+BIN=${NSI_BIN:-build/nsisolate}
+
+n=0
+failed=0
+U=nsic$$
+P=nsic$$p
+S=nsic$$s
+made_user=0
+made_p=0
+made_s=0
+T=
+
+cleanup() {
+	[ "$made_user" = 1 ] && userdel "$U" >/dev/null 2>&1
+	[ "$made_p" = 1 ] && groupdel "$P" >/dev/null 2>&1
+	[ "$made_s" = 1 ] && groupdel "$S" >/dev/null 2>&1
+	[ -n "$T" ] && rm -rf -- "$T"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT HUP
+
+ok() { # STATUS DESC
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+	return "$1"
+}
+
+show() { # LABEL TEXT
+	printf '%s\n' "$2" | sed "s/^/#   $1: /"
+}
+
+# run ARGS...: sets rc, out, err
+run() {
+	"$BIN" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	out=$(cat "$T/out")
+	err=$(cat "$T/err")
+}
+
+is_rc() { # WANT DESC
+	[ "$rc" -eq "$1" ]
+	ok $? "$2" || { echo "#   exit status $rc, expected $1"; show stdout "$out"; show stderr "$err"; }
+}
+
+is_out() { # WANT DESC
+	[ "$out" = "$1" ]
+	ok $? "$2" || { show got "$out"; show expected "$1"; }
+}
+
+is_err() { # WANT DESC
+	[ "$err" = "$1" ]
+	ok $? "$2" || { show got "$err"; show expected "$1"; }
+}
+
+has_line() { # TEXT LINE DESC
+	grep -qxF -- "$2" <<<"$1"
+	ok $? "$3" || { show got "$1"; show "expected line" "$2"; }
+}
+
+lacks_line() { # TEXT LINE DESC
+	! grep -qxF -- "$2" <<<"$1"
+	ok $? "$3" || show got "$1"
+}
+
+conf() { # NAME: writes stdin to $T/NAME.conf (0644) and prints the path
+	cat >"$T/$1.conf"
+	chmod 0644 "$T/$1.conf"
+	echo "$T/$1.conf"
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "not ok 1 - test-cli must run as root"
+	exit 1
+fi
+if [ ! -x "$BIN" ]; then
+	echo "not ok 1 - no nsisolate binary at $BIN"
+	exit 1
+fi
+T=$(mktemp -d /tmp/nsi-test-cli-XXXXXX) || exit 1
+groupadd "$P" && made_p=1
+groupadd "$S" && made_s=1
+useradd -M -N -g "$P" -G "$S" -s /usr/sbin/nologin -c "nsisolate cli test" "$U" && made_user=1
+if [ "$made_user$made_p$made_s" != 111 ]; then
+	echo "not ok 1 - setup: cannot create test user $U and groups"
+	exit 1
+fi
+UID_U=$(id -u "$U")
+GID_P=$(getent group "$P" | cut -d: -f3)
+GID_S=$(getent group "$S" | cut -d: -f3)
+
+# ---- check ----
+F=$(conf clean <<EOF
+version = 1;
+defaults = { tmp = { size = "1G"; }; };
+policies = (
+  { name = "admins"; match = { users = ["root"]; }; isolate = false; },
+  { name = "ssh-students"; match = { groups = ["$S"]; services = ["sshd"]; };
+    network = { mode = "none"; }; hostname = "lab-%u"; },
+  { name = "students"; match = { groups = ["$S"]; }; tmp = { method = "instance"; }; }
+);
+EOF
+)
+run check --config "$F"
+is_rc 0 "check: a clean file exits 0"
+is_out "$F: ok, 3 policies" "check: prints FILE: ok, 3 policies"
+is_err "" "check: a clean file prints nothing on stderr"
+run check -c "$F"
+is_out "$F: ok, 3 policies" "check: -c is --config"
+
+F1=$(printf 'version = 1;\npolicies = ( { name = "one"; } );\n' | conf one)
+run check --config "$F1"
+is_out "$F1: ok, 1 policy" "check: one policy is singular"
+F0=$(printf 'version = 1;\n' | conf zero)
+run check --config "$F0"
+is_out "$F0: ok, 0 policies" "check: zero policies"
+
+mkdir -m 0755 "$T/withdrop.d"
+printf 'version = 1;\npolicies = ( { name = "main"; } );\n' | conf withdrop >/dev/null
+printf 'policies = ( { name = "d1"; }, { name = "d2"; } );\n' >"$T/withdrop.d/10-x.conf"
+run check --config "$T/withdrop.conf"
+is_rc 0 "check: a file with a drop-in exits 0"
+is_out "$T/withdrop.conf: ok, 3 policies" "check: drop-in policies are counted"
+
+FE=$(conf errors <<'EOF'
+version = 1;
+defaults = {
+  isolate = "yes";
+  tmp = { method = "ramfs"; };
+};
+policies = (
+  { name = "a"; pid = true; },
+  { name = "a"; },
+  { match = { users = []; }; }
+);
+EOF
+)
+run check --config "$FE"
+is_rc 1 "check: a file with errors exits 1"
+is_out "" "check: no ok line when there are errors"
+is_err "$FE:3: isolate: expected a boolean (true or false)
+$FE:4: tmp.method: invalid value \"ramfs\" (expected tmpfs, instance or shared)
+$FE:7: pid: true is not supported by this build
+$FE:8: name: \"a\" already defined at $FE:7
+$FE:9: policies: entry 3: missing name
+$FE:9: match.users: empty list matches nobody" "check: prints every error with file and line, in order"
+
+FW=$(conf warn <<EOF
+version = 1;
+policies = (
+  { name = "w"; match = { users = ["nsic_nx_$$"]; groups = ["nsic_nxg_$$"]; }; }
+);
+EOF
+)
+run check --config "$FW"
+is_rc 0 "check: unknown user and group names are not errors"
+is_out "$FW: ok, 1 policy" "check: ok line despite warnings"
+is_err "warning: $FW:3: match.users: unknown user \"nsic_nx_$$\"
+warning: $FW:3: match.groups: unknown group \"nsic_nxg_$$\"" "check: warnings are printed as such"
+
+FS=$(printf 'version = 1;\ndefaults = { isolate = ; };\n' | conf syntax)
+run check --config "$FS"
+is_rc 1 "check: a syntax error exits 1"
+is_err "$FS:2: syntax error: syntax error" "check: the syntax error names file and line"
+
+run check --config "$T/missing.conf"
+is_rc 1 "check: a missing file exits 1"
+is_err "$T/missing.conf: No such file or directory" "check: a missing file is named"
+
+FG=$(printf 'version = 1;\n' | conf groupw)
+chmod 0664 "$FG"
+run check --config "$FG"
+is_rc 1 "check: a group-writable file exits 1"
+is_err "$FG: writable by group or others (mode 0664)" "check: says why the file is unsafe"
+
+run check --config relative.conf
+is_rc 1 "check: a relative path exits 1"
+is_err "relative.conf: not a normalized absolute path" "check: a relative path is refused"
+
+# userns.root_id must own nothing: the test user's uid does.
+FR=$(conf rootid <<EOF
+version = 1;
+defaults = { userns = { root_id = $UID_U; }; };
+EOF
+)
+run check --config "$FR"
+is_rc 1 "check: defaults root_id owned by an existing user exits 1"
+is_out "" "check: no ok line when root_id is taken"
+is_err "$FR: userns.root_id $UID_U belongs to user \"$U\"" "check: names the user owning root_id"
+
+FRP=$(conf rootidp <<EOF
+version = 1;
+policies = (
+  { name = "fine"; },
+  { name = "taken"; userns = { root_id = $UID_U; }; },
+  { name = "exempt"; isolate = false; userns = { root_id = $UID_U; }; },
+  { name = "nouserns"; userns = { enable = false; root_id = $UID_U; }; }
+);
+EOF
+)
+run check --config "$FRP"
+is_rc 1 "check: a policy's root_id owned by a user exits 1"
+is_err "$FRP:4: userns.root_id $UID_U belongs to user \"$U\"" \
+	"check: names the policy's file and line; not isolated or no userns is exempt"
+
+FRG=$(conf rootidg <<EOF
+version = 1;
+defaults = { userns = { root_id = $GID_S; }; };
+EOF
+)
+if getent passwd "$GID_S" >/dev/null; then
+	ok 0 "check: (skipped: gid $GID_S is also a uid)"
+else
+	run check --config "$FRG"
+	is_rc 1 "check: root_id owned by a group exits 1"
+	is_err "$FRG: userns.root_id $GID_S belongs to group \"$S\"" "check: names the group owning root_id"
+fi
+
+# ---- usage ----
+usage="usage: nsisolate check [--config FILE]
+       nsisolate explain USER [--service NAME] [--config FILE]"
+run
+is_rc 2 "usage: no command exits 2"
+is_err "$usage" "usage: printed on stderr"
+run frobnicate
+is_rc 2 "usage: an unknown command exits 2"
+run check extra --config "$F"
+is_rc 2 "usage: check with an extra argument exits 2"
+is_out "" "usage: nothing on stdout"
+run check --service sshd --config "$F"
+is_rc 2 "usage: check --service exits 2"
+run explain --config "$F"
+is_rc 2 "usage: explain without a user exits 2"
+run explain "$U" root --config "$F"
+is_rc 2 "usage: explain with two users exits 2"
+run check --bogus
+is_rc 2 "usage: an unknown option exits 2"
+run check --config
+is_rc 2 "usage: --config without a value exits 2"
+run --help
+is_rc 0 "usage: --help exits 0"
+is_out "$usage" "usage: --help prints the usage on stdout"
+run check -h
+is_rc 0 "usage: check -h exits 0"
+
+# ---- explain ----
+settings_students='isolate = true;
+tmp = {
+  dirs = [ "/tmp", "/var/tmp", "/dev/shm" ];
+  method = "instance";
+  size = "1G";
+};
+home = { mode = "shared"; };
+network = { mode = "host"; };
+pid = false;
+ipc = true;
+hostname = "";
+userns = { enable = true; nested = false; root_id = 2147483646; };
+hide = [];
+readonly = [];
+on_last_logout = "kill";
+on_error = "deny";'
+settings_ssh='isolate = true;
+tmp = {
+  dirs = [ "/tmp", "/var/tmp", "/dev/shm" ];
+  method = "tmpfs";
+  size = "1G";
+};
+home = { mode = "shared"; };
+network = { mode = "none"; };
+pid = false;
+ipc = true;
+hostname = "lab-%u";
+userns = { enable = true; nested = false; root_id = 2147483646; };
+hide = [];
+readonly = [];
+on_last_logout = "kill";
+on_error = "deny";'
+
+run explain "$U" --config "$F"
+is_rc 0 "explain: exits 0"
+has_line "$out" "user:     $U (uid $UID_U, gid $GID_P)" "explain: user line with uid and gid"
+has_line "$out" "groups:   $P($GID_P) $S($GID_S)" "explain: groups from NSS"
+has_line "$out" "service:  (any)" "explain: no service"
+has_line "$out" "policy:   students" "explain: the group policy applies without a service"
+has_line "$out" "why:      policy \"students\" ($F:7) matched: group \"$S\"" \
+	"explain: why names the policy, file, line and group"
+has_line "$out" "isolated: yes" "explain: isolated"
+[ "$(sed -n '/^effective settings:$/,$p' <<<"$out" | tail -n +2)" = "$settings_students" ]
+ok $? "explain: effective settings merged over the defaults" ||
+	show got "$(sed -n '/^effective settings:$/,$p' <<<"$out")"
+
+run explain "$U" --service sshd --config "$F"
+is_rc 0 "explain --service: exits 0"
+has_line "$out" "service:  sshd" "explain --service: shows the service"
+has_line "$out" "policy:   ssh-students" "explain --service: sshd selects the earlier policy"
+has_line "$out" "why:      policy \"ssh-students\" ($F:5) matched: group \"$S\", service \"sshd\"" \
+	"explain --service: why names group and service"
+[ "$(sed -n '/^effective settings:$/,$p' <<<"$out" | tail -n +2)" = "$settings_ssh" ]
+ok $? "explain --service: effective settings of that policy" ||
+	show got "$(sed -n '/^effective settings:$/,$p' <<<"$out")"
+
+run explain --service login --config "$F" "$U"
+has_line "$out" "policy:   students" "explain --service login: options before the user work too"
+
+run explain root --config "$F"
+is_rc 0 "explain root: exits 0"
+has_line "$out" "policy:   admins" "explain root: the admins policy"
+has_line "$out" "isolated: no" "explain root: not isolated"
+has_line "$out" "why:      policy \"admins\" ($F:4) matched: user \"root\"; uid 0 is never isolated" \
+	"explain root: why says uid 0 is never isolated"
+
+run explain "$U" --config "$F0"
+has_line "$out" "policy:   (defaults)" "explain: no policy gives the defaults"
+has_line "$out" "why:      no policy matched; the defaults apply" "explain: why says no policy matched"
+
+run explain "nsic_nouser_$$" --config "$F"
+is_rc 1 "explain: an unknown user exits 1"
+is_err "nsisolate: nsic_nouser_$$: no such user" "explain: names the unknown user"
+is_out "" "explain: nothing on stdout for an unknown user"
+
+run explain "$U" --config "$FE"
+is_rc 1 "explain: a file with errors exits 1"
+lacks_line "$out" "isolated: yes" "explain: no verdict from a file with errors"
+has_line "$err" "$FE:3: isolate: expected a boolean (true or false)" "explain: prints the errors"
+
+# Valid as a template ("u" repeated), longer than 63 characters once %u is the user's name.
+tmpl=
+for _ in $(seq $((63 / ${#U} + 1))); do tmpl="$tmpl%u"; done
+FH=$(printf 'version = 1;\ndefaults = { hostname = "%s"; };\n' "$tmpl" | conf host)
+run check --config "$FH"
+is_rc 0 "check: the host name template itself is valid"
+run explain "$U" --config "$FH"
+is_rc 1 "explain: a host name that expands too long for this user exits 1"
+is_err "nsisolate: hostname \"$tmpl\" expands to an invalid host name for user $U" \
+	"explain: says which template fails for which user"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
