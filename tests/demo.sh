@@ -40,6 +40,8 @@ echo "    /etc/pam.d/nsit-demo-sshd ends with: $(modline)"
 echo
 
 failed=
+# Files a crashed earlier run left in the host's /tmp would fake a leak.
+rm -f /tmp/hello-$U1.txt /tmp/hello-$U2.txt
 # First login of each user, one after the other: write a file in /tmp, stay
 # logged in (sleep) so that the set lives on.
 for u in $U1 $U2; do
