@@ -618,12 +618,8 @@ static void apply_settings(struct ctx *c, const config_setting_t *g, struct nsi_
 		} else if (!strcmp(name, "pid")) {
 			bool v;
 
-			if (get_bool(c, e, name, &v) == 0) {
-				if (v)
-					diag_err(c, line_of(e), "pid: true is not supported by this build");
-				else
-					s->pid = false;
-			}
+			if (get_bool(c, e, name, &v) == 0)
+				s->pid = v;
 		} else if (!strcmp(name, "ipc")) {
 			(void)get_bool(c, e, name, &s->ipc);
 		} else if (!strcmp(name, "hostname")) {

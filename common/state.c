@@ -23,7 +23,7 @@
 const struct nsi_ns_type nsi_ns_types[NSI_NS_COUNT] = {
 	[NSI_NS_MNT] = { CLONE_NEWNS, "mnt" },	 [NSI_NS_NET] = { CLONE_NEWNET, "net" },
 	[NSI_NS_IPC] = { CLONE_NEWIPC, "ipc" },	 [NSI_NS_UTS] = { CLONE_NEWUTS, "uts" },
-	[NSI_NS_USER] = { CLONE_NEWUSER, "user" },
+	[NSI_NS_PID] = { CLONE_NEWPID, "pid" },	 [NSI_NS_USER] = { CLONE_NEWUSER, "user" },
 };
 
 int nsi_run_dir_open(void)
@@ -232,13 +232,21 @@ int nsi_state_remove(int dirfd, uid_t uid)
 
 int nsi_proc_start(pid_t pid, uint64_t *ret)
 {
+	return nsi_proc_start_at(AT_FDCWD, pid, ret);
+}
+
+int nsi_proc_start_at(int procfd, pid_t pid, uint64_t *ret)
+{
 	_cleanup_close_ int fd = -1;
 	char path[64], buf[1024], *p;
 	unsigned long long start;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (procfd == AT_FDCWD)
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	else
+		snprintf(path, sizeof(path), "%d/stat", (int)pid);
+	fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
 	n = nsi_read_full(fd, buf, sizeof(buf) - 1);

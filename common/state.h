@@ -18,7 +18,15 @@
 #define NSI_MAX_SESSIONS 1024
 
 /* The namespaces a set may hold, in the order a session joins them: user last. */
-enum nsi_ns_kind { NSI_NS_MNT, NSI_NS_NET, NSI_NS_IPC, NSI_NS_UTS, NSI_NS_USER, NSI_NS_COUNT };
+enum nsi_ns_kind {
+	NSI_NS_MNT,
+	NSI_NS_NET,
+	NSI_NS_IPC,
+	NSI_NS_UTS,
+	NSI_NS_PID,	/* joined by the opener as pid_for_children, not by setns in the child */
+	NSI_NS_USER,
+	NSI_NS_COUNT
+};
 
 struct nsi_ns_type {
 	int flag;		/* CLONE_NEW* */
@@ -58,6 +66,8 @@ int nsi_state_remove(int dirfd, uid_t uid);
 
 /* Start time (field 22 of /proc/PID/stat), or -errno. */
 int nsi_proc_start(pid_t pid, uint64_t *ret);
+/* The same through an fd of a procfs root (PROCFD) or AT_FDCWD for /proc. */
+int nsi_proc_start_at(int procfd, pid_t pid, uint64_t *ret);
 /* A pidfd for PID if it is still the process that started at START, else -ESRCH. */
 int nsi_pin_process(pid_t pid, uint64_t start);
 /* Drop records of dead openers; returns how many remain. */

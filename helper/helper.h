@@ -14,9 +14,10 @@ _Noreturn void die(int err, const char *fmt, ...) __attribute__((format(printf, 
 /* mounts.c: run inside the set's fresh mount namespace. */
 int setup_mounts(const struct nsi_settings *s, uid_t uid);
 int setup_mqueue(void);
+int mount_proc(void);
 
 /* userns.c */
-int write_id_maps(pid_t pid, uid_t uid, const gid_t *groups, size_t ngroups, uint32_t root_id);
+int write_id_maps(int procfd, pid_t pid, uid_t uid, const gid_t *groups, size_t ngroups, uint32_t root_id);
 
 /* keeper.c: the process that holds the set. Never returns. */
 struct keeper_args {
@@ -24,6 +25,7 @@ struct keeper_args {
 	int go_fd;		/* read: maps are written (userns only) */
 	bool userns;
 	bool nested;
+	bool pid;		/* PID 1 of a new PID namespace: mounts its /proc */
 	uint32_t root_id;
 };
 _Noreturn void keeper_main(const struct keeper_args *a);

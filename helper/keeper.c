@@ -19,13 +19,19 @@
 #include "cleanup.h"
 #include "helper.h"
 
+static void drop_bounding(void)
+{
+	for (int c = 0; c <= CAP_LAST_CAP + 32; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno == EINVAL)
+			break;
+}
+
 static void drop_all_caps(void)
 {
 	cap_t none = cap_init();
 
-	for (int c = 0; c <= CAP_LAST_CAP + 32; c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno == EINVAL)
-			break;
+	/* Again: a new user namespace starts with a full bounding set. */
+	drop_bounding();
 	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (!none || cap_set_proc(none) < 0)
 		_exit(1);
@@ -38,6 +44,10 @@ _Noreturn void keeper_main(const struct keeper_args *a)
 	char c = 1;
 	int null;
 
+	/* Still real root with the helper's capabilities: mount /proc, then shed them. */
+	if (a->pid && mount_proc() < 0)
+		_exit(1);
+	drop_bounding();
 	if (a->userns) {
 		if (unshare(CLONE_NEWUSER) < 0)
 			_exit(1);

@@ -117,7 +117,7 @@ int main(void)
 	char nssbuf[16384];
 	gid_t groups[NSI_MAX_GROUPS];
 	int ngroups = NSI_MAX_GROUPS, flags, r;
-	int ready[2], go[2];
+	int ready[2], go[2], procfd;
 	char err[512], c;
 	sigset_t none;
 	pid_t keeper;
@@ -178,6 +178,8 @@ int main(void)
 		flags |= CLONE_NEWIPC;
 	if (res.settings.hostname[0])
 		flags |= CLONE_NEWUTS;
+	if (res.settings.pid)
+		flags |= CLONE_NEWPID;	/* the keeper, forked next, is its PID 1 */
 	if (unshare(flags) < 0)
 		die(errno, "unshare: %m");
 	setup_mounts(&res.settings, pw->pw_uid);
@@ -197,9 +199,10 @@ int main(void)
 		if (sethostname(host, strlen(host)) < 0)
 			die(errno, "sethostname: %m");
 	}
-	/* Setup is done: only the map writes remain. */
-	limit_caps(map_caps, (int)NSI_ARRAY_SIZE(map_caps));
-
+	/* The host's procfs, kept before the keeper may mount its own on /proc. */
+	procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		die(errno, "/proc: %m");
 	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
 		die(errno, "pipe: %m");
 	keeper = fork();
@@ -209,6 +212,7 @@ int main(void)
 		struct keeper_args ka = {
 			.ready_fd = ready[1], .go_fd = go[0], .userns = res.settings.userns.enable,
 			.nested = res.settings.userns.nested, .root_id = res.settings.userns.root_id,
+			.pid = res.settings.pid,
 		};
 
 		/* Not in the caller's session: its hangups are not ours. */
@@ -217,10 +221,12 @@ int main(void)
 	}
 	close(ready[1]);
 	close(go[0]);
+	/* Setup is done: only the map writes remain. */
+	limit_caps(map_caps, (int)NSI_ARRAY_SIZE(map_caps));
 	if (res.settings.userns.enable) {
 		if (read(ready[0], &c, 1) != 1)
 			die(ECHILD, "keeper failed to create the user namespace");
-		r = write_id_maps(keeper, pw->pw_uid, groups, (size_t)ngroups,
+		r = write_id_maps(procfd, keeper, pw->pw_uid, groups, (size_t)ngroups,
 				  res.settings.userns.root_id);
 		if (r < 0) {
 			kill(keeper, SIGKILL);
@@ -234,7 +240,7 @@ int main(void)
 		die(ECHILD, "keeper failed to start");
 	}
 	reply.keeper_pid = keeper;
-	r = nsi_proc_start(keeper, &reply.keeper_start);
+	r = nsi_proc_start_at(procfd, keeper, &reply.keeper_start);
 	if (r < 0) {
 		kill(keeper, SIGKILL);
 		die(-r, "keeper vanished");

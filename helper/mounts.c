@@ -189,3 +189,23 @@ int setup_mqueue(void)
 		return -errno;
 	return attach(mfd, target);
 }
+
+/* Called by the set's PID 1: fsopen() binds procfs to the caller's PID namespace. */
+int mount_proc(void)
+{
+	_cleanup_close_ int target = -1, fs = -1, mfd = -1;
+	char why[256];
+
+	target = nsi_walk_root("/proc", NSI_WALK_DIR, why, sizeof(why));
+	if (target < 0)
+		return target;
+	fs = fsopen("proc", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -errno;
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -errno;
+	mfd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (mfd < 0)
+		return -errno;
+	return attach(mfd, target);
+}

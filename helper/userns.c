@@ -34,7 +34,7 @@ static int write_file(int dirfd, const char *name, const char *buf, size_t len)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
-int write_id_maps(pid_t pid, uid_t uid, const gid_t *groups, size_t ngroups, uint32_t root_id)
+int write_id_maps(int procfd, pid_t pid, uid_t uid, const gid_t *groups, size_t ngroups, uint32_t root_id)
 {
 	_cleanup_close_ int dfd = -1;
 	gid_t sorted[NSI_MAX_GROUPS];
@@ -47,8 +47,8 @@ int write_id_maps(pid_t pid, uid_t uid, const gid_t *groups, size_t ngroups, uin
 		return -E2BIG;
 	if (uid == 0 || uid == root_id)
 		return -EPERM;
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	dfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%d", (int)pid);
+	dfd = openat(procfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
 

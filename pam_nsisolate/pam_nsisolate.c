@@ -65,12 +65,21 @@ static struct {
 	bool armed;
 	bool userns;
 	pid_t opener;
+	pid_t forker;		/* set in the parent by the prepare handler */
+	uint64_t pid_ino;	/* the set's PID namespace, checked in the child */
+	int host_pid;		/* the opener's own PID namespace, to return to */
 	int fd[NSI_NS_COUNT];
-} armed = { .fd = { [0 ... NSI_NS_COUNT - 1] = -1 } };
+} armed = { .host_pid = -1, .fd = { [0 ... NSI_NS_COUNT - 1] = -1 } };
 
 static void disarm(void)
 {
 	armed.armed = false;
+	if (armed.host_pid >= 0) {
+		/* Back to the opener's own PID namespace for its later children. */
+		(void)setns(armed.host_pid, CLONE_NEWPID);
+		nsi_closep(&armed.host_pid);
+		armed.host_pid = -1;
+	}
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
 		nsi_closep(&armed.fd[i]);
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
@@ -84,17 +93,33 @@ static void disarm(void)
  * setgroups/setgid/setuid clear every capability. Any failure ends the child:
  * a session never runs un-isolated.
  */
+static void atfork_prepare(void)
+{
+	if (armed.armed)
+		armed.forker = getpid();
+}
+
 static void atfork_child(void)
 {
 	if (!armed.armed)
 		return;
-	if (getppid() != armed.opener) {
-		/* A grandchild: it inherited the parent's copy; drop it. */
+	/*
+	 * Only the opener's own children. (Not getppid(): with a PID namespace
+	 * the parent is outside it and getppid() returns 0.)
+	 */
+	if (armed.forker != armed.opener) {
 		armed.armed = false;
 		return;
 	}
+	if (armed.pid_ino) {
+		struct stat s;
+
+		/* Forked from the thread that armed: the child is the set's PID 1's. */
+		if (stat("/proc/self/ns/pid", &s) < 0 || (uint64_t)s.st_ino != armed.pid_ino)
+			_exit(127);
+	}
 	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
-		if (armed.fd[i] < 0 || i == NSI_NS_USER)
+		if (armed.fd[i] < 0 || i == NSI_NS_USER || i == NSI_NS_PID)
 			continue;
 		if (setns(armed.fd[i], nsi_ns_types[i].flag) < 0)
 			_exit(127);
@@ -116,6 +141,10 @@ static void atfork_child(void)
 			close(armed.fd[i]);
 			armed.fd[i] = -1;
 		}
+	if (armed.host_pid >= 0) {
+		close(armed.host_pid);
+		armed.host_pid = -1;
+	}
 	armed.armed = false;
 }
 
@@ -452,7 +481,8 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		created = true;
 	}
 	/* The set must hold a mount namespace, and a user namespace exactly when asked. */
-	if (!st->ns_ino[NSI_NS_MNT] || !!st->ns_ino[NSI_NS_USER] != l->res->settings.userns.enable) {
+	if (!st->ns_ino[NSI_NS_MNT] || !!st->ns_ino[NSI_NS_USER] != l->res->settings.userns.enable ||
+	    !!st->ns_ino[NSI_NS_PID] != l->res->settings.pid) {
 		snprintf(msg, msglen, "the set of uid %u lacks its namespaces", (unsigned)st->uid);
 		r = -EINVAL;
 		goto undo;
@@ -489,13 +519,32 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	}
 	/* pthread_atfork entries go away with the module (glibc ties them to the DSO). */
 	if (!armed.registered) {
-		if (pthread_atfork(NULL, NULL, atfork_child) != 0) {
+		if (pthread_atfork(atfork_prepare, NULL, atfork_child) != 0) {
 			(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
 			free(data);
 			r = -ENOMEM;
 			goto undo_record;
 		}
 		armed.registered = true;
+	}
+	if (fds[NSI_NS_PID] >= 0) {
+		/*
+		 * The opener itself stays in its PID namespace; only where its
+		 * future children go changes (pid_for_children), until close.
+		 */
+		armed.host_pid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (armed.host_pid < 0 || setns(fds[NSI_NS_PID], CLONE_NEWPID) < 0) {
+			r = -errno;
+			nsi_closep(&armed.host_pid);
+			armed.host_pid = -1;
+			snprintf(msg, msglen, "cannot enter the set's PID namespace: %s", strerror(-r));
+			(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
+			free(data);
+			goto undo_record;
+		}
+		armed.pid_ino = st->ns_ino[NSI_NS_PID];
+	} else {
+		armed.pid_ino = 0;
 	}
 	memcpy(armed.fd, fds, sizeof(fds));
 	armed.userns = l->res->settings.userns.enable;
@@ -507,15 +556,15 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		   st->policy[0] ? st->policy : "(defaults)", (int)st->keeper_pid, st->nsessions,
 		   st->nsessions == 1 ? "" : "s");
 	if (o->debug)
-		pam_syslog(ph, LOG_DEBUG, "namespaces: mnt %llu user %llu net %llu ipc %llu uts %llu",
-			   (unsigned long long)st->ns_ino[NSI_NS_MNT], (unsigned long long)st->ns_ino[NSI_NS_USER],
-			   (unsigned long long)st->ns_ino[NSI_NS_NET], (unsigned long long)st->ns_ino[NSI_NS_IPC],
-			   (unsigned long long)st->ns_ino[NSI_NS_UTS]);
+		for (size_t i = 0; i < NSI_NS_COUNT; i++)
+			pam_syslog(ph, LOG_DEBUG, "namespace %s: %llu%s", nsi_ns_types[i].name,
+				   (unsigned long long)st->ns_ino[i], st->ns_ino[i] ? "" : " (host)");
 	return 0;
 
 undo_record:
 	st->nsessions--;
 	(void)nsi_state_write(run, st);
+	goto undo_fds;
 undo_fds:
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
 		nsi_closep(&fds[i]);
