@@ -1,23 +1,38 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* nsisolate(8): check and explain policies; inspect and manage live sets. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "config.h"
+#include "fsutil.h"
+#include "state.h"
 
 static const char *config_path = NSI_DEFAULT_CONFIG;
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: nsisolate check [--config FILE]\n"
-		   "       nsisolate explain USER [--service NAME] [--config FILE]\n");
+		   "       nsisolate explain USER [--service NAME] [--config FILE]\n"
+		   "       nsisolate list [--json]\n"
+		   "       nsisolate enter USER [--as-user] [-- CMD [ARG...]]\n"
+		   "       nsisolate stop USER\n"
+		   "       nsisolate gc\n");
 }
 
 static void print_diag(const struct nsi_diag *d)
@@ -60,6 +75,27 @@ static int check_root_id(const struct nsi_settings *s, const char *where)
 	return 0;
 }
 
+/* Host settings that weaken isolation: warnings only, never an error. */
+static void host_warnings(void)
+{
+	char buf[32] = "";
+	FILE *f = fopen("/proc/sys/dev/tty/legacy_tiocsti", "re");
+
+	if (f) {
+		if (fgets(buf, sizeof(buf), f) && atoi(buf) == 1)
+			fprintf(stderr, "warning: dev.tty.legacy_tiocsti = 1: a su or runuser session can "
+					"inject input into the calling terminal (TIOCSTI); set it to 0\n");
+		fclose(f);
+	}
+	f = fopen("/proc/sys/user/max_user_namespaces", "re");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f) && atoi(buf) == 0)
+			fprintf(stderr, "warning: user.max_user_namespaces = 0: sets with "
+					"userns.enable = true cannot be created\n");
+		fclose(f);
+	}
+}
+
 static int cmd_check(void)
 {
 	struct nsi_diag d;
@@ -67,6 +103,7 @@ static int cmd_check(void)
 	struct nsi_settings def;
 	int bad = 0;
 
+	host_warnings();
 	nsi_diag_init(&d);
 	cf = load_or_report(&d);
 	nsi_diag_free(&d);
@@ -139,15 +176,409 @@ static int cmd_explain(const char *user, const char *service)
 	return 0;
 }
 
+/* ---- live sets ---- */
+
+enum set_status { SET_LIVE, SET_LINGERING, SET_DEAD };
+
+static const char *status_name(enum set_status s)
+{
+	switch (s) {
+	case SET_LIVE:
+		return "live";
+	case SET_LINGERING:
+		return "lingering";
+	case SET_DEAD:
+		return "dead";
+	}
+	return "?";
+}
+
+static enum set_status set_status(struct nsi_state *st)
+{
+	int pfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
+
+	if (pfd < 0)
+		return SET_DEAD;
+	close(pfd);
+	return nsi_state_prune(st) > 0 ? SET_LIVE : SET_LINGERING;
+}
+
+/* Call FN for every uid with a state file; returns FN's first error or 0. */
+static int for_each_set(int run, int (*fn)(int run, struct nsi_state *st, void *ud), void *ud)
+{
+	_cleanup_free_ struct nsi_state *st = calloc(1, sizeof(*st));
+	struct dirent **names = NULL;
+	int n, r = 0;
+
+	if (!st)
+		return -ENOMEM;
+	n = scandirat(run, ".", &names, NULL, alphasort);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		char *end;
+		unsigned long uid = strtoul(names[i]->d_name, &end, 10);
+
+		if (r == 0 && end != names[i]->d_name && !strcmp(end, ".state")) {
+			int q = nsi_state_read(run, (uid_t)uid, st);
+
+			if (q < 0)
+				fprintf(stderr, "nsisolate: " NSI_RUN_DIR "/%s: %s\n", names[i]->d_name,
+					strerror(-q));
+			else
+				r = fn(run, st, ud);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return r;
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "%" PRId64, t);
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+struct list_ctx {
+	bool json;
+	int n;
+};
+
+static int list_one(int run, struct nsi_state *st, void *ud)
+{
+	struct list_ctx *c = ud;
+	enum set_status s = set_status(st);
+	char created[32];
+
+	(void)run;
+	fmt_time(st->created, created, sizeof(created));
+	if (!c->json) {
+		char ns[256] = "";
+		size_t len = 0;
+
+		if (c->n++ == 0)
+			printf("%-16s %7s %-16s %8s %8s %-10s %-20s %s\n", "USER", "UID", "POLICY", "KEEPER",
+			       "SESSIONS", "STATE", "CREATED", "NAMESPACES");
+		for (size_t i = 0; i < NSI_NS_COUNT; i++)
+			if (st->ns_ino[i])
+				len += (size_t)snprintf(ns + len, sizeof(ns) - len, "%s%s:%" PRIu64,
+						        len ? "," : "", nsi_ns_types[i].name, st->ns_ino[i]);
+		printf("%-16s %7u %-16s %8d %8zu %-10s %-20s %s\n", st->user, (unsigned)st->uid,
+		       st->policy[0] ? st->policy : "(defaults)", (int)st->keeper_pid, st->nsessions,
+		       status_name(s), created, ns);
+		return 0;
+	}
+	printf("%s\n  {\"user\": ", c->n++ ? "," : "");
+	json_str(st->user);
+	printf(", \"uid\": %u, \"policy\": ", (unsigned)st->uid);
+	json_str(st->policy);
+	printf(", \"keeper_pid\": %d, \"sessions\": %zu, \"namespaces\": {", (int)st->keeper_pid,
+	       st->nsessions);
+	for (size_t i = 0, k = 0; i < NSI_NS_COUNT; i++)
+		if (st->ns_ino[i])
+			printf("%s\"%s\": %" PRIu64, k++ ? ", " : "", nsi_ns_types[i].name, st->ns_ino[i]);
+	printf("}, \"address\": null, \"created\": ");
+	json_str(created);
+	printf(", \"state\": ");
+	json_str(status_name(s));
+	printf("}");
+	return 0;
+}
+
+static int open_run_dir(void)
+{
+	int run;
+	struct stat st;
+
+	/* Read-only commands must not create the directory. */
+	if (stat(NSI_RUN_DIR, &st) < 0 && errno == ENOENT)
+		return -ENOENT;
+	run = nsi_run_dir_open();
+	if (run < 0)
+		fprintf(stderr, "nsisolate: " NSI_RUN_DIR ": %s\n", strerror(-run));
+	return run;
+}
+
+static int cmd_list(bool json)
+{
+	struct list_ctx c = { json, 0 };
+	_cleanup_close_ int run = open_run_dir();
+	int r = 0;
+
+	if (run >= 0)
+		r = for_each_set(run, list_one, &c);
+	else if (run != -ENOENT)
+		return 1;
+	if (json)
+		printf("%s]\n", c.n ? "\n" : "");
+	else if (c.n == 0)
+		printf("no live sets\n");
+	return r < 0 ? 1 : 0;
+}
+
+/* The JSON array opens before the first row. */
+static int cmd_list_json(void)
+{
+	printf("[");
+	return cmd_list(true);
+}
+
+/* Find USER's set, locked. Returns the lock fd or -errno (message printed). */
+static int find_set(const char *user, int run, struct nsi_state *st, const struct passwd **ret)
+{
+	const struct passwd *pw = getpwnam(user);
+	int lock, r;
+
+	if (!pw) {
+		fprintf(stderr, "nsisolate: %s: no such user\n", user);
+		return -ESRCH;
+	}
+	lock = nsi_lock_uid(run, pw->pw_uid, 15000);
+	if (lock < 0) {
+		fprintf(stderr, "nsisolate: cannot lock the set of %s: %s\n", user, strerror(-lock));
+		return lock;
+	}
+	r = nsi_state_read(run, pw->pw_uid, st);
+	if (r < 0) {
+		close(lock);
+		if (r == -ENOENT)
+			fprintf(stderr, "nsisolate: %s has no live set\n", user);
+		else
+			fprintf(stderr, "nsisolate: state of %s: %s\n", user, strerror(-r));
+		return r;
+	}
+	*ret = pw;
+	return lock;
+}
+
+static int end_set(int run, struct nsi_state *st, const char *why)
+{
+	int r = nsi_set_kill(st);
+
+	if (r < 0) {
+		fprintf(stderr, "nsisolate: ending the set of %s: %s\n", st->user, strerror(-r));
+		return r;
+	}
+	(void)nsi_state_remove(run, st->uid);
+	(void)nsi_lock_remove(run, st->uid);
+	printf("%s: ended the set of %s (uid %u), keeper %d\n", why, st->user, (unsigned)st->uid,
+	       (int)st->keeper_pid);
+	return 0;
+}
+
+static int cmd_stop(const char *user)
+{
+	_cleanup_free_ struct nsi_state *st = calloc(1, sizeof(*st));
+	_cleanup_close_ int run = -1, lock = -1;
+	const struct passwd *pw;
+
+	if (!st)
+		return 1;
+	run = open_run_dir();
+	if (run == -ENOENT)
+		fprintf(stderr, "nsisolate: %s has no live set\n", user);
+	if (run < 0)
+		return 1;
+	lock = find_set(user, run, st, &pw);
+	if (lock < 0)
+		return 1;
+	return end_set(run, st, "stop") < 0 ? 1 : 0;
+}
+
+static int gc_one(int run, struct nsi_state *st, void *ud)
+{
+	_cleanup_close_ int lock = nsi_lock_uid(run, st->uid, 15000);
+	int *done = ud;
+
+	if (lock < 0)
+		return 0;
+	/* Re-read under the lock: a login may have changed it meanwhile. */
+	if (nsi_state_read(run, st->uid, st) < 0)
+		return 0;
+	switch (set_status(st)) {
+	case SET_LIVE:
+		return 0;
+	case SET_LINGERING:
+		if (nsi_set_count_members(st) > 0)
+			return 0;
+		(*done)++;
+		(void)end_set(run, st, "gc (empty lingering set)");
+		return 0;
+	case SET_DEAD:
+		(*done)++;
+		(void)end_set(run, st, "gc (keeper dead)");
+		return 0;
+	}
+	return 0;
+}
+
+static int cmd_gc(void)
+{
+	_cleanup_close_ int run = open_run_dir();
+	struct dirent **names = NULL;
+	int done = 0, n;
+
+	if (run == -ENOENT) {
+		printf("gc: nothing to do\n");
+		return 0;
+	}
+	if (run < 0)
+		return 1;
+	if (for_each_set(run, gc_one, &done) < 0)
+		return 1;
+	/* Lock files without a state belong to no set. */
+	n = scandirat(run, ".", &names, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		char *end, state[64];
+		unsigned long uid = strtoul(names[i]->d_name, &end, 10);
+		struct stat s;
+
+		snprintf(state, sizeof(state), "%lu.state", uid);
+		if (end != names[i]->d_name && !strcmp(end, ".lock") &&
+		    fstatat(run, state, &s, AT_SYMLINK_NOFOLLOW) < 0) {
+			_cleanup_close_ int lock = nsi_lock_uid(run, (uid_t)uid, 1000);
+
+			if (lock >= 0 && fstatat(run, state, &s, AT_SYMLINK_NOFOLLOW) < 0) {
+				(void)nsi_lock_remove(run, (uid_t)uid);
+				printf("gc: removed stale lock %s\n", names[i]->d_name);
+				done++;
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (!done)
+		printf("gc: nothing to do\n");
+	return 0;
+}
+
+/* All fds first: once in the set's mount namespace, /proc is the set's own. */
+static int open_ns_fds(const struct nsi_state *st, int kfd, int fds[NSI_NS_COUNT])
+{
+	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
+		char path[64];
+		struct stat s;
+
+		fds[i] = -1;
+		if (!st->ns_ino[i])
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)st->keeper_pid, nsi_ns_types[i].name);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0 || fstat(fds[i], &s) < 0 || (uint64_t)s.st_ino != st->ns_ino[i])
+			return -ESRCH;
+	}
+	/* Opened while the pinned keeper lived: they are its namespaces. */
+	return pidfd_send_signal(kfd, 0, NULL, 0) < 0 ? -ESRCH : 0;
+}
+
+static int cmd_enter(const char *user, bool as_user, char **cmd)
+{
+	_cleanup_free_ struct nsi_state *st = calloc(1, sizeof(*st));
+	_cleanup_close_ int run = -1, lock = -1, kfd = -1;
+	char *shell[] = { (char *)"/bin/sh", NULL };
+	const struct passwd *pw;
+	int fds[NSI_NS_COUNT] = { [0 ... NSI_NS_COUNT - 1] = -1 };
+	pid_t child;
+	int status, r;
+
+	if (!st)
+		return 1;
+	run = open_run_dir();
+	if (run == -ENOENT)
+		fprintf(stderr, "nsisolate: %s has no live set\n", user);
+	if (run < 0)
+		return 1;
+	lock = find_set(user, run, st, &pw);
+	if (lock < 0)
+		return 1;
+	kfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
+	if (kfd < 0) {
+		fprintf(stderr, "nsisolate: the set of %s is dead (keeper %d gone); run nsisolate gc\n",
+			user, (int)st->keeper_pid);
+		return 1;
+	}
+	if (as_user && !st->ns_ino[NSI_NS_USER]) {
+		fprintf(stderr, "nsisolate: the set of %s has no user namespace\n", user);
+		return 1;
+	}
+	r = open_ns_fds(st, kfd, fds);
+	if (r < 0) {
+		fprintf(stderr, "nsisolate: cannot open the namespaces of %s: %s\n", user, strerror(-r));
+		return 1;
+	}
+	/* The set's namespaces in the same order a session joins them; the user one last. */
+	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
+		if (fds[i] < 0 || i == NSI_NS_USER)
+			continue;
+		r = setns(fds[i], nsi_ns_types[i].flag) < 0 ? -errno : 0;
+		if (r < 0) {
+			fprintf(stderr, "nsisolate: cannot enter the %s namespace of %s: %s\n",
+				nsi_ns_types[i].name, user, strerror(-r));
+			return 1;
+		}
+	}
+	nsi_closep(&lock);
+	lock = -1;
+	child = fork();	/* into the PID namespace, if the set has one */
+	if (child < 0) {
+		perror("nsisolate: fork");
+		return 1;
+	}
+	if (child == 0) {
+		if (as_user) {
+			if (setns(fds[NSI_NS_USER], CLONE_NEWUSER) < 0 || initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+			    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+			    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+				perror("nsisolate: becoming the user inside the set");
+				_exit(127);
+			}
+			if (chdir(pw->pw_dir) < 0 && chdir("/") < 0)
+				_exit(127);
+		} else if (chdir("/") < 0) {
+			_exit(127);
+		}
+		if (!cmd || !*cmd)
+			cmd = shell;
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "nsisolate: %s: %s\n", cmd[0], strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "service", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "as-user", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *service = NULL, *cmd;
+	bool json = false, as_user = false;
 	int o;
 
 	if (argc < 2) {
@@ -164,6 +595,12 @@ int main(int argc, char **argv)
 		case 's':
 			service = optarg;
 			break;
+		case 'j':
+			json = true;
+			break;
+		case 'u':
+			as_user = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -172,10 +609,18 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!strcmp(cmd, "check") && optind == argc && !service)
+	if (!strcmp(cmd, "check") && optind == argc && !service && !json && !as_user)
 		return cmd_check();
-	if (!strcmp(cmd, "explain") && optind + 1 == argc)
+	if (!strcmp(cmd, "explain") && optind + 1 == argc && !json && !as_user)
 		return cmd_explain(argv[optind], service);
+	if (!strcmp(cmd, "list") && optind == argc && !service && !as_user)
+		return json ? cmd_list_json() : cmd_list(false);
+	if (!strcmp(cmd, "enter") && optind < argc && !service && !json)
+		return cmd_enter(argv[optind], as_user, argv + optind + 1);
+	if (!strcmp(cmd, "stop") && optind + 1 == argc && !service && !json && !as_user)
+		return cmd_stop(argv[optind]);
+	if (!strcmp(cmd, "gc") && optind == argc && !service && !json && !as_user)
+		return cmd_gc();
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
 		usage(stdout);
 		return 0;

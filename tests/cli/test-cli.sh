@@ -139,7 +139,7 @@ defaults = {
   tmp = { method = "ramfs"; };
 };
 policies = (
-  { name = "a"; pid = true; },
+  { name = "a"; ipc = 1; },
   { name = "a"; },
   { match = { users = []; }; }
 );
@@ -150,7 +150,7 @@ is_rc 1 "check: a file with errors exits 1"
 is_out "" "check: no ok line when there are errors"
 is_err "$FE:3: isolate: expected a boolean (true or false)
 $FE:4: tmp.method: invalid value \"ramfs\" (expected tmpfs, instance or shared)
-$FE:7: pid: true is not supported by this build
+$FE:7: ipc: expected a boolean (true or false)
 $FE:8: name: \"a\" already defined at $FE:7
 $FE:9: policies: entry 3: missing name
 $FE:9: match.users: empty list matches nobody" "check: prints every error with file and line, in order"

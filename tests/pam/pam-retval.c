@@ -7,10 +7,11 @@
  *
  * Each service's session stack is the module alone, "session required", so
  * libpam hands its failure codes through unchanged and PAM_SUCCESS as
- * PAM_SUCCESS. A module that returns PAM_IGNORE leaves libpam without a
- * decision, and libpam 1.5 (_pam_dispatch_aux) then returns
- * PAM_MUST_FAIL_CODE, i.e. PAM_PERM_DENIED. The module never returns
- * PAM_PERM_DENIED itself, so below that value stands for its PAM_IGNORE.
+ * PAM_SUCCESS. PAM_IGNORE leaves libpam without a decision: _pam_dispatch_aux
+ * starts from PAM_MUST_FAIL_CODE (PAM_PERM_DENIED) and an ignoring module
+ * leaves it there (Linux-PAM 1.5; an all-ignore stack never succeeds). The
+ * module never returns PAM_PERM_DENIED itself, so here it stands for the
+ * module's PAM_IGNORE (MOD_IGNORE).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,9 +30,9 @@
 #include "../unit/tap.h"
 
 /* Kept in step with test-retval.sh. */
-#define USER_PLAIN "nsir1"	/* an ordinary user */
-#define USER_GROUP0 "nsir0"	/* a member of group 0 (root) */
-#define USER_NONE "nsirnobody"	/* never created */
+#define USER_PLAIN "nsir1" /* an ordinary user */
+#define USER_GROUP0 "nsir0" /* a member of group 0 (root) */
+#define USER_NONE "nsirnobody" /* never created */
 #define RUN_DIR "/run/nsisolate"
 
 /* What a stack of "session required pam_nsisolate.so" returns when the module ignores. */
@@ -196,7 +197,8 @@ static void isolated_session(uid_t uid)
 	is_code(pam_close_session(ph, 0), PAM_SUCCESS, "close", desc);
 	pam_end(ph, r);
 	no_state(uid, desc);
-	ok(keeper > 0 && process_gone(keeper), "%s: keeper %d is gone after close", desc, (int)keeper);
+	ok(keeper > 0 && process_gone(keeper), "%s: keeper %d is gone after close", desc,
+	   (int)keeper);
 }
 
 /*
@@ -253,10 +255,14 @@ static void held_elsewhere(uid_t uid)
 	r = hold_line(out, "open");
 	is_code(r, PAM_SUCCESS, "pam-hold open", desc);
 	if (r == PAM_SUCCESS) {
-		open_close("other", USER_PLAIN, PAM_SESSION_ERR, MOD_IGNORE,
-			   "held set, policy differs (on_error = \"allow\")");
-		open_close("good", USER_PLAIN, PAM_SUCCESS, PAM_SUCCESS, "held set, same policy joins");
-		ok(state_exists(uid, "state"), "%s: the held set outlives the joiner's close", desc);
+		open_close("differ", USER_PLAIN, PAM_SESSION_ERR, MOD_IGNORE,
+			   "held set, another policy (on_error = \"allow\")");
+		open_close("changed", USER_PLAIN, PAM_SESSION_ERR, MOD_IGNORE,
+			   "held set, same policy with other settings");
+		open_close("good", USER_PLAIN, PAM_SUCCESS, PAM_SUCCESS,
+			   "held set, same policy joins");
+		ok(state_exists(uid, "state"), "%s: the held set outlives the joiner's close",
+		   desc);
 	}
 	close(in_w);
 	r = hold_line(out, "close");
@@ -298,7 +304,8 @@ int main(int argc, char **argv)
 	/* Module options: checked first, for every user and for close too. */
 	open_close("badopt", USER_PLAIN, PAM_SERVICE_ERR, PAM_SERVICE_ERR, "unknown option");
 	open_close("badopt", "root", PAM_SERVICE_ERR, PAM_SERVICE_ERR, "unknown option, root");
-	open_close("relconfig", USER_PLAIN, PAM_SERVICE_ERR, PAM_SERVICE_ERR, "config=relative/path");
+	open_close("relconfig", USER_PLAIN, PAM_SERVICE_ERR, PAM_SERVICE_ERR,
+		   "config=relative/path");
 	open_close("dotconfig", USER_PLAIN, PAM_SERVICE_ERR, PAM_SERVICE_ERR,
 		   "config= path with a .. component");
 
