@@ -390,6 +390,52 @@ static void unknown_key(struct ctx *c, const config_setting_t *s, const char *ke
 	diag_err(c, line_of(s), "%s: unknown key", key);
 }
 
+int nsi_expand_path(const char *tmpl, const char *home, const char *user, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (const char *p = tmpl; *p;) {
+		const char *add;
+		size_t alen;
+
+		if (!strncmp(p, "$HOME", 5)) {
+			/* Only as the first component: "$HOME/x". */
+			if (p != tmpl || (p[5] && p[5] != '/'))
+				return -EINVAL;
+			add = home;
+			alen = strlen(home);
+			p += 5;
+		} else if (!strncmp(p, "$USER", 5)) {
+			add = user;
+			alen = strlen(user);
+			p += 5;
+		} else if (*p == '$') {
+			return -EINVAL;
+		} else {
+			add = p;
+			alen = 1;
+			p++;
+		}
+		if (o + alen >= outlen)
+			return -ENAMETOOLONG;
+		memcpy(out + o, add, alen);
+		o += alen;
+	}
+	if (outlen == 0)
+		return -ENAMETOOLONG;
+	out[o] = '\0';
+	return nsi_path_is_normal(out) && strcmp(out, "/") != 0 ? 0 : -EINVAL;
+}
+
+/* A path template is valid when it expands for a plausible user to a normal path. */
+static bool path_template_ok(const char *t)
+{
+	char probe[NSI_PATH_LEN * 2];
+
+	return strlen(t) < NSI_PATH_LEN && (t[0] == '/' || !strncmp(t, "$HOME", 5)) &&
+	       nsi_expand_path(t, "/home/u", "u", probe, sizeof(probe)) == 0;
+}
+
 /* ---- the settings schema ---- */
 
 void nsi_settings_builtin(struct nsi_settings *s)
@@ -403,6 +449,8 @@ void nsi_settings_builtin(struct nsi_settings *s)
 	s->tmp.method = NSI_TMP_TMPFS;
 	s->tmp.size = 256ull << 20;
 	s->home.mode = NSI_HOME_SHARED;
+	strcpy(s->home.skel, "/etc/skel");
+	s->home.size = 256ull << 20;
 	s->network.mode = NSI_NET_HOST;
 	s->pid = false;
 	s->ipc = true;
@@ -437,14 +485,7 @@ static void apply_tmp(struct ctx *c, const config_setting_t *g, struct nsi_setti
 			for (int j = 0; j < n; j++) {
 				const char *d = config_setting_get_string_elem(e, j);
 
-				if (!strncmp(d, "$HOME", 5)) {
-					diag_err(c, elem_line(e, j),
-						 "%s: \"%s\": $HOME paths are not supported by this build",
-						 key, d);
-					ok = false;
-					continue;
-				}
-				if (!nsi_path_is_normal(d) || strlen(d) >= NSI_PATH_LEN) {
+				if (!path_template_ok(d)) {
 					diag_err(c, elem_line(e, j),
 						 "%s: \"%s\" is not a normalized absolute path", key, d);
 					ok = false;
@@ -496,20 +537,36 @@ static void apply_tmp(struct ctx *c, const config_setting_t *g, struct nsi_setti
 static void apply_home(struct ctx *c, const config_setting_t *g, struct nsi_settings *s)
 {
 	static const char *const modes[] = { "shared", "private", "ephemeral" };
-	static const bool built[] = { true, false, false };
 
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
 		const char *name = config_setting_name(e);
 		char key[KEYBUF];
+		const char *v;
+		uint64_t sz;
 		int m;
 
 		keyname(key, "home", name);
 		if (!strcmp(name, "mode")) {
-			if (get_enum(c, e, key, modes, 3, built, &m) == 0)
+			if (get_enum(c, e, key, modes, 3, NULL, &m) == 0)
 				s->home.mode = (enum nsi_home_mode)m;
-		} else if (!strcmp(name, "skel") || !strcmp(name, "size")) {
-			unsupported(c, e, key);
+		} else if (!strcmp(name, "skel")) {
+			if (get_string(c, e, key, &v) < 0)
+				continue;
+			if (*v && (!nsi_path_is_normal(v) || strlen(v) >= NSI_PATH_LEN)) {
+				diag_err(c, line_of(e), "%s: \"%s\" is not a normalized absolute path", key, v);
+				continue;
+			}
+			snprintf(s->home.skel, sizeof(s->home.skel), "%s", v);
+		} else if (!strcmp(name, "size")) {
+			if (get_string(c, e, key, &v) < 0)
+				continue;
+			if (nsi_parse_size(v, &sz) < 0 || sz < (1ull << 20) || sz > (1ull << 40)) {
+				diag_err(c, line_of(e),
+					 "%s: invalid size \"%s\" (expected 1M to 1024G, e.g. \"256M\")", key, v);
+				continue;
+			}
+			s->home.size = sz;
 		} else {
 			unknown_key(c, e, key);
 		}
@@ -574,13 +631,29 @@ static void apply_userns(struct ctx *c, const config_setting_t *g, struct nsi_se
 	}
 }
 
-static void apply_paths(struct ctx *c, const config_setting_t *e, const char *key)
+static void apply_paths(struct ctx *c, const config_setting_t *e, const char *key, unsigned *np,
+			char (*paths)[NSI_PATH_LEN])
 {
+	char list[NSI_MAX_PATHS][NSI_PATH_LEN] = { { 0 } };
 	int n = get_strings(c, e, key, NSI_MAX_PATHS);
+	bool ok = n >= 0;
 
-	/* An empty list is what the default means; anything else needs issue #4's code. */
-	if (n > 0)
-		unsupported(c, e, key);
+	for (int j = 0; j < n; j++) {
+		const char *v = config_setting_get_string_elem(e, j);
+
+		if (!path_template_ok(v)) {
+			diag_err(c, elem_line(e, j),
+				 "%s: \"%s\" is not an absolute path (\"$HOME/...\" and $USER allowed)", key, v);
+			ok = false;
+			continue;
+		}
+		snprintf(list[j], NSI_PATH_LEN, "%s", v);
+	}
+	if (ok) {
+		memset(paths, 0, NSI_MAX_PATHS * NSI_PATH_LEN);
+		memcpy(paths, list, (size_t)n * NSI_PATH_LEN);
+		*np = (unsigned)n;
+	}
 }
 
 /* Apply one settings group (defaults, or a policy minus name/match) onto S. */
@@ -637,7 +710,10 @@ static void apply_settings(struct ctx *c, const config_setting_t *g, struct nsi_
 			}
 			snprintf(s->hostname, sizeof(s->hostname), "%s", v);
 		} else if (!strcmp(name, "hide") || !strcmp(name, "readonly")) {
-			apply_paths(c, e, name);
+			if (!strcmp(name, "hide"))
+				apply_paths(c, e, name, &s->nhide, s->hide);
+			else
+				apply_paths(c, e, name, &s->nreadonly, s->readonly);
 		} else if (!strcmp(name, "on_last_logout")) {
 			if (get_enum(c, e, name, last, 2, NULL, &m) == 0)
 				s->on_last_logout = (enum nsi_last_logout)m;
@@ -1207,7 +1283,10 @@ void nsi_settings_print(const struct nsi_settings *s, void *file)
 	fprintf(f, "  method = \"%s\";\n  size = ", nsi_tmp_method_name(s->tmp.method));
 	print_size(f, s->tmp.size);
 	fprintf(f, ";\n};\n");
-	fprintf(f, "home = { mode = \"%s\"; };\n", nsi_home_mode_name(s->home.mode));
+	fprintf(f, "home = {\n  mode = \"%s\";\n  skel = \"%s\";\n  size = ", nsi_home_mode_name(s->home.mode),
+		s->home.skel);
+	print_size(f, s->home.size);
+	fprintf(f, ";\n};\n");
 	fprintf(f, "network = { mode = \"%s\"; };\n", nsi_net_mode_name(s->network.mode));
 	fprintf(f, "pid = %s;\nipc = %s;\nhostname = \"%s\";\n", s->pid ? "true" : "false",
 		s->ipc ? "true" : "false", s->hostname);

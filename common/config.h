@@ -143,6 +143,13 @@ const char *nsi_tmp_method_name(enum nsi_tmp_method m);
 const char *nsi_home_mode_name(enum nsi_home_mode m);
 const char *nsi_net_mode_name(enum nsi_net_mode m);
 
+/*
+ * Expand "$HOME" (first component only) and "$USER" in a path template.
+ * Returns 0 for a normalized absolute result other than "/", else -EINVAL or
+ * -ENAMETOOLONG.
+ */
+int nsi_expand_path(const char *tmpl, const char *home, const char *user, char *out, size_t outlen);
+
 /* Parse "256M" style sizes (K, M, G; binary). Returns 0 or -EINVAL/-ERANGE. */
 int nsi_parse_size(const char *s, uint64_t *ret);
 /* Hostname per RFC 1123 (letters, digits, '-', dots between labels). */

@@ -718,6 +718,11 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *ph, int flags, int argc, const
 	r = nsi_state_read(run, data.uid, st);
 	if (r == -ENOENT)
 		(void)nsi_lock_remove(run, data.uid);
+	if (r < 0 && r != -ENOENT) {
+		pam_syslog(ph, LOG_ERR, NSI_RUN_DIR "/%u.state: unreadable (%s); the set is left as it is",
+			   (unsigned)data.uid, strerror(-r));
+		return PAM_SESSION_ERR;
+	}
 	if (r < 0 || st->keeper_pid != data.keeper_pid || st->keeper_start != data.keeper_start)
 		return PAM_SUCCESS;	/* that set has already ended */
 
