@@ -136,13 +136,20 @@ static int cmd_explain(const char *user, const char *service)
 	int ngroups = NSI_MAX_GROUPS;
 	char err[512];
 	struct nsi_user u;
+	char name[256];
+	uid_t uid;
+	gid_t gid;
 
 	pw = getpwnam(user);
 	if (!pw) {
 		fprintf(stderr, "nsisolate: %s: no such user\n", user);
 		return 1;
 	}
-	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0) {
+	/* Copied: later NSS calls (the loader's, getgrgid below) reuse static storage. */
+	snprintf(name, sizeof(name), "%s", pw->pw_name);
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (getgrouplist(name, gid, groups, &ngroups) < 0) {
 		fprintf(stderr, "nsisolate: %s: more than %d groups\n", user, NSI_MAX_GROUPS);
 		return 1;
 	}
@@ -151,15 +158,14 @@ static int cmd_explain(const char *user, const char *service)
 	nsi_diag_free(&d);
 	if (!cf)
 		return 1;
-	u = (struct nsi_user){ .name = pw->pw_name, .uid = pw->pw_uid, .gid = pw->pw_gid,
+	u = (struct nsi_user){ .name = name, .uid = uid, .gid = gid,
 			       .groups = groups, .ngroups = (size_t)ngroups, .service = service };
 	if (nsi_config_resolve(cf, &u, &res, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nsisolate: %s\n", err);
 		nsi_config_free(cf);
 		return 1;
 	}
-	printf("user:     %s (uid %u, gid %u)\n", pw->pw_name, (unsigned)pw->pw_uid,
-	       (unsigned)pw->pw_gid);
+	printf("user:     %s (uid %u, gid %u)\n", name, (unsigned)uid, (unsigned)gid);
 	printf("groups:  ");
 	for (int i = 0; i < ngroups; i++) {
 		struct group *g = getgrgid(groups[i]);

@@ -243,6 +243,61 @@ static bool name_valid(const char *s, size_t max, const char *extra)
 	return true;
 }
 
+/*
+ * NSS lookups through the reentrant calls only: the loader runs inside PAM
+ * applications and the helper, and getpwnam()/getgrnam()/getpwuid()/getgrgid()
+ * would overwrite the static result a caller may still hold (even a lookup that
+ * finds nothing leaves the last entry parsed there). An NSS error counts as
+ * not found.
+ */
+#define NSS_BUF_MAX (1u << 20)
+
+static bool nss_user(const char *name, uid_t uid, char *nameout, size_t namelen)
+{
+	struct passwd pw, *res = NULL;
+	char *buf = NULL;
+	size_t len = 1024;
+	int r = ERANGE;
+
+	while (r == ERANGE && len <= NSS_BUF_MAX) {
+		char *g = realloc(buf, len *= 2);
+
+		if (!g)
+			break;
+		buf = g;
+		res = NULL;
+		r = name ? getpwnam_r(name, &pw, buf, len, &res) : getpwuid_r(uid, &pw, buf, len, &res);
+	}
+	if (res && nameout)
+		snprintf(nameout, namelen, "%s", pw.pw_name);
+	free(buf);
+	return res != NULL;
+}
+
+static bool nss_group(const char *name, gid_t gid, gid_t *gidout, char *nameout, size_t namelen)
+{
+	struct group gr, *res = NULL;
+	char *buf = NULL;
+	size_t len = 1024;
+	int r = ERANGE;
+
+	while (r == ERANGE && len <= NSS_BUF_MAX) {
+		char *g = realloc(buf, len *= 2);
+
+		if (!g)
+			break;
+		buf = g;
+		res = NULL;
+		r = name ? getgrnam_r(name, &gr, buf, len, &res) : getgrgid_r(gid, &gr, buf, len, &res);
+	}
+	if (res && gidout)
+		*gidout = gr.gr_gid;
+	if (res && nameout)
+		snprintf(nameout, namelen, "%s", gr.gr_name);
+	free(buf);
+	return res != NULL;
+}
+
 const char *nsi_tmp_method_name(enum nsi_tmp_method m)
 {
 	switch (m) {
@@ -557,6 +612,7 @@ static void apply_home(struct ctx *c, const config_setting_t *g, struct nsi_sett
 				diag_err(c, line_of(e), "%s: \"%s\" is not a normalized absolute path", key, v);
 				continue;
 			}
+			memset(s->home.skel, 0, sizeof(s->home.skel));
 			snprintf(s->home.skel, sizeof(s->home.skel), "%s", v);
 		} else if (!strcmp(name, "size")) {
 			if (get_string(c, e, key, &v) < 0)
@@ -708,6 +764,8 @@ static void apply_settings(struct ctx *c, const config_setting_t *g, struct nsi_
 					 v);
 				continue;
 			}
+			/* Clear what a longer value of the defaults left: the struct is hashed. */
+			memset(s->hostname, 0, sizeof(s->hostname));
 			snprintf(s->hostname, sizeof(s->hostname), "%s", v);
 		} else if (!strcmp(name, "hide") || !strcmp(name, "readonly")) {
 			if (!strcmp(name, "hide"))
@@ -751,9 +809,9 @@ static void check_match(struct ctx *c, const config_setting_t *m)
 				diag_err(c, elem_line(e, j), "%s: \"%s\" is not a valid name", key, v);
 				continue;
 			}
-			if (!strcmp(name, "users") && !getpwnam(v))
+			if (!strcmp(name, "users") && !nss_user(v, 0, NULL, 0))
 				diag_warn(c, elem_line(e, j), "%s: unknown user \"%s\"", key, v);
-			else if (!strcmp(name, "groups") && !getgrnam(v))
+			else if (!strcmp(name, "groups") && !nss_group(v, 0, NULL, NULL, 0))
 				diag_warn(c, elem_line(e, j), "%s: unknown group \"%s\"", key, v);
 		}
 	}
@@ -1062,14 +1120,14 @@ static const char *match_key(const config_setting_t *m, const char *key, const s
 		if (!strcmp(key, "services") && u->service && !strcmp(v, u->service))
 			return v;
 		if (!strcmp(key, "groups")) {
-			struct group *g = getgrnam(v);
+			gid_t gid;
 
-			if (!g)
+			if (!nss_group(v, 0, &gid, NULL, 0))
 				continue;
 			for (size_t j = 0; j < u->ngroups; j++)
-				if (u->groups[j] == g->gr_gid)
+				if (u->groups[j] == gid)
 					return v;
-			if (g->gr_gid == u->gid)
+			if (gid == u->gid)
 				return v;
 		}
 	}
@@ -1232,16 +1290,14 @@ static bool in_subid_file(const char *path, uint32_t id)
 
 int nsi_root_id_check(uint32_t id, char *why, size_t whylen)
 {
-	struct passwd *pw = getpwuid((uid_t)id);
-	struct group *gr;
+	char name[256];
 
-	if (pw) {
-		snprintf(why, whylen, "userns.root_id %u belongs to user \"%s\"", id, pw->pw_name);
+	if (nss_user(NULL, (uid_t)id, name, sizeof(name))) {
+		snprintf(why, whylen, "userns.root_id %u belongs to user \"%s\"", id, name);
 		return -EEXIST;
 	}
-	gr = getgrgid((gid_t)id);
-	if (gr) {
-		snprintf(why, whylen, "userns.root_id %u belongs to group \"%s\"", id, gr->gr_name);
+	if (nss_group(NULL, (gid_t)id, NULL, name, sizeof(name))) {
+		snprintf(why, whylen, "userns.root_id %u belongs to group \"%s\"", id, name);
 		return -EEXIST;
 	}
 	if (in_subid_file("/etc/subuid", id) || in_subid_file("/etc/subgid", id)) {

@@ -149,11 +149,17 @@ restart:
 				free(joined);
 				joined = full;
 			}
+			/* Before free(work): comp points into it. */
+			if (!nsi_path_is_normal(joined)) {
+				int r = fail(EINVAL, why, whylen,
+					     "%s: symlink '%s' points to '%s', not a normalized path",
+					     path, comp, target);
+
+				free(joined);
+				return r;
+			}
 			free(work);
 			work = joined;
-			if (!nsi_path_is_normal(work))
-				return fail(EINVAL, why, whylen, "%s: symlink '%s' points to '%s', not a normalized path",
-					    path, comp, target);
 			goto restart;
 		}
 

@@ -218,7 +218,7 @@ static pid_t hold_start(const char *service, const char *user, int *in_w, FILE *
 	if (pid == 0) {
 		if (dup2(in[0], 0) < 0 || dup2(o[1], 1) < 0)
 			_exit(127);
-		execl(hold_path, "pam-hold", service, user, confdir, (char *)NULL);
+		execl(hold_path, hold_path, service, user, confdir, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
@@ -246,7 +246,7 @@ static void held_elsewhere(uid_t uid)
 	const char *desc = "second open while another process holds a session";
 	FILE *out = NULL;
 	int in_w = -1, r, status;
-	pid_t pid;
+	pid_t pid, keeper = 0;
 
 	/* Fork only here, with no session open in this process: nothing is armed. */
 	pid = hold_start("good", USER_PLAIN, &in_w, &out);
@@ -255,6 +255,8 @@ static void held_elsewhere(uid_t uid)
 	r = hold_line(out, "open");
 	is_code(r, PAM_SUCCESS, "pam-hold open", desc);
 	if (r == PAM_SUCCESS) {
+		keeper = keeper_of(uid);
+		ok(keeper > 0, "%s: the state names a keeper", desc);
 		open_close("differ", USER_PLAIN, PAM_SESSION_ERR, MOD_IGNORE,
 			   "held set, another policy (on_error = \"allow\")");
 		open_close("changed", USER_PLAIN, PAM_SESSION_ERR, MOD_IGNORE,
@@ -272,6 +274,8 @@ static void held_elsewhere(uid_t uid)
 		;
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: pam-hold exits 0", desc);
 	no_state(uid, desc);
+	ok(keeper > 0 && process_gone(keeper), "%s: keeper %d is gone after the last close", desc,
+	   (int)keeper);
 }
 
 int main(int argc, char **argv)

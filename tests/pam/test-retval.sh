@@ -48,6 +48,7 @@ remove_user() {
 }
 
 T=
+# shellcheck disable=SC2317 # the EXIT trap calls it
 cleanup() {
 	local u
 	for u in "${USERS[@]}"; do
@@ -124,8 +125,9 @@ for u in "${USERS[@]}"; do
 		rc=1
 	fi
 done
-if pgrep -f "^$B/tests/pam-hold" >/dev/null; then
-	echo "# pam-hold left behind"
+if pgrep -f -- "$T/pam.d" >/dev/null; then
+	echo "# left behind:"
+	pgrep -a -f -- "$T/pam.d" | sed 's/^/#   /'
 	rc=1
 fi
 exit "$rc"
