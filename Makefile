@@ -20,7 +20,7 @@ B := build
 COMMON_SRC := common/config.c common/fsutil.c common/state.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 MODULE_OBJ := $(B)/pam_nsisolate/pam_nsisolate.o
-HELPER_SRC := helper/main.c helper/mounts.c helper/userns.c helper/keeper.c
+HELPER_SRC := helper/main.c helper/mounts.c helper/home.c helper/userns.c helper/keeper.c
 HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(B)/cli/nsisolate.o
 

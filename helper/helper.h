@@ -10,9 +10,26 @@
 
 /* The helper fails by replying -errno with a message and exiting. */
 _Noreturn void die(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Something the module should log at LOG_NOTICE (a skipped path). */
+void notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The user, as re-derived from NSS by the helper. */
+struct nsi_user_id {
+	const char *name;
+	uid_t uid;
+	gid_t gid;
+	const char *home;
+};
 
 /* mounts.c: run inside the set's fresh mount namespace. */
-int setup_mounts(const struct nsi_settings *s, uid_t uid);
+int setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u);
+
+/* home.c: paths below the user's home, walked by fd with the user's fsuid. */
+int open_home(const struct nsi_user_id *u, int *ret_parent, char *why, size_t len);
+int walk_target(const char *path, const struct nsi_user_id *u, int flags, char *why, size_t len);
+int setup_home(const struct nsi_settings *s, const struct nsi_user_id *u);
+/* DIR and FILE: an empty 000 directory and an empty 000 file to bind over hidden paths. */
+int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *u, int dir, int file);
 int setup_mqueue(void);
 int mount_proc(void);
 

@@ -33,6 +33,21 @@
 #include "state.h"
 
 static struct nsi_reply reply;
+static char notices[sizeof(reply.msg)];
+
+void notice(const char *fmt, ...)
+{
+	size_t len = strlen(notices);
+	va_list ap;
+
+	if (len && len + 2 < sizeof(notices)) {
+		strcat(notices, "; ");
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(notices + len, sizeof(notices) - len, fmt, ap);
+	va_end(ap);
+}
 
 _Noreturn void die(int err, const char *fmt, ...)
 {
@@ -182,7 +197,11 @@ int main(void)
 		flags |= CLONE_NEWPID;	/* the keeper, forked next, is its PID 1 */
 	if (unshare(flags) < 0)
 		die(errno, "unshare: %m");
-	setup_mounts(&res.settings, pw->pw_uid);
+	{
+		struct nsi_user_id uid = { pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir };
+
+		setup_mounts(&res.settings, &uid);
+	}
 	if (flags & CLONE_NEWNET)
 		lo_up();
 	if (flags & CLONE_NEWIPC) {
@@ -246,6 +265,7 @@ int main(void)
 		die(-r, "keeper vanished");
 	}
 	reply.status = 0;
+	snprintf(reply.msg, sizeof(reply.msg), "%s", notices);
 	if (nsi_write_all(1, &reply, sizeof(reply)) < 0) {
 		kill(keeper, SIGKILL);
 		return 1;

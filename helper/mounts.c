@@ -77,6 +77,47 @@ static int root_dir_at(int dirfd, const char *name, mode_t mode)
 	return TAKE_FD(fd);
 }
 
+/*
+ * /run/nsisolate in the set: a read-only tmpfs of mode 000 holding "dir" and
+ * "empty" (both 000), from which hide = [...] binds. Returns its mount fd.
+ */
+static int hide_state_dir(int *ret_dir, int *ret_empty)
+{
+	_cleanup_close_ int target = -1, fs = -1, mfd = -1, f = -1;
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	char why[512];
+
+	target = nsi_walk_root("/run/nsisolate", NSI_WALK_DIR, why, sizeof(why));
+	if (target < 0)
+		die(-target, "cannot hide /run/nsisolate: %s", why);
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", "65536", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		die(errno, "tmpfs for /run/nsisolate: %m");
+	mfd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (mfd < 0)
+		die(errno, "tmpfs for /run/nsisolate: %m");
+	/* Filled while 0700 (the helper has no DAC override), then closed to 000. */
+	f = openat(mfd, "empty", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (f < 0 || mkdirat(mfd, "dir", 0) < 0)
+		die(errno, "tmpfs for /run/nsisolate: %m");
+	nsi_closep(&f);
+	/* Kept open: once the root is 000 not even the helper can look them up. */
+	*ret_dir = openat(mfd, "dir", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	*ret_empty = openat(mfd, "empty", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (*ret_dir < 0 || *ret_empty < 0)
+		die(errno, "tmpfs for /run/nsisolate: %m");
+	f = openat(mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f < 0 || fchmod(f, 0) < 0)
+		die(errno, "tmpfs for /run/nsisolate: %m");
+	if (mount_setattr(mfd, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+		die(errno, "read-only /run/nsisolate: %m");
+	if (attach(mfd, target) < 0)
+		die(errno, "cannot hide /run/nsisolate: %m");
+	return TAKE_FD(mfd);
+}
+
 /* /var/lib/nsisolate/UID/ESCAPED: outer levels 0700 root, inner 1777 root. */
 static int instance_dir(uid_t uid, const char *dir)
 {
@@ -119,22 +160,26 @@ static int hide_dir(const char *path)
 	return mount_tmpfs(target, 4096, "000", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC);
 }
 
-int setup_mounts(const struct nsi_settings *s, uid_t uid)
+int setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u)
 {
+	_cleanup_close_ int hidden = -1, hidden_dir = -1, hidden_file = -1;
 	int r;
 
 	/* Before any mount: nothing made in the set may propagate to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		die(errno, "cannot make / a slave mount: %m");
+	setup_home(s, u);
 
 	for (unsigned i = 0; i < s->tmp.ndirs; i++) {
 		_cleanup_close_ int target = -1;
-		const char *dir = s->tmp.dirs[i];
-		char why[512];
+		char dir[NSI_PATH_LEN * 2], why[512];
 
 		if (s->tmp.method == NSI_TMP_SHARED)
 			break;
-		target = nsi_walk_root(dir, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, sizeof(why));
+		if (nsi_expand_path(s->tmp.dirs[i], u->home, u->name, dir, sizeof(dir)) < 0)
+			die(EINVAL, "tmp.dirs: \"%s\" does not expand to a path for %s", s->tmp.dirs[i],
+			    u->name);
+		target = walk_target(dir, u, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, sizeof(why));
 		if (target == -ENOENT)
 			continue;	/* documented: a missing tmp dir is skipped */
 		if (target < 0)
@@ -144,7 +189,7 @@ int setup_mounts(const struct nsi_settings *s, uid_t uid)
 			if (r < 0)
 				die(-r, "tmpfs on %s: %s", dir, strerror(-r));
 		} else {
-			_cleanup_close_ int inner = instance_dir(uid, dir), tree = -1;
+			_cleanup_close_ int inner = instance_dir(u->uid, dir), tree = -1;
 			struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
 
 			if (inner < 0)
@@ -161,9 +206,8 @@ int setup_mounts(const struct nsi_settings *s, uid_t uid)
 		}
 	}
 	/* The state of every set and the instance store stay out of sight. */
-	r = hide_dir("/run/nsisolate");
-	if (r < 0)
-		die(-r, "hide /run/nsisolate: %s", strerror(-r));
+	hidden = hide_state_dir(&hidden_dir, &hidden_file);
+	setup_hide_readonly(s, u, hidden_dir, hidden_file);
 	r = hide_dir(INSTANCE_ROOT);
 	if (r < 0)
 		die(-r, "hide " INSTANCE_ROOT ": %s", strerror(-r));

@@ -353,6 +353,8 @@ static int create_set(pam_handle_t *ph, const struct login *l, struct nsi_state 
 		snprintf(msg, msglen, "helper: %s", rep.msg[0] ? rep.msg : strerror(-r));
 		return r;
 	}
+	if (rep.msg[0])
+		pam_syslog(ph, LOG_NOTICE, "set for %s: %s", l->pw->pw_name, rep.msg);
 	pidfd = nsi_pin_process(rep.keeper_pid, rep.keeper_start);
 	if (pidfd < 0) {
 		snprintf(msg, msglen, "keeper %d is gone", rep.keeper_pid);
@@ -379,7 +381,6 @@ static int create_set(pam_handle_t *ph, const struct login *l, struct nsi_state 
 		}
 		st->ns_ino[i] = k != self ? k : 0;
 	}
-	(void)ph;
 	*ret_pidfd = pidfd;
 	return 0;
 }

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Paths the user controls: the home directory and anything below it. Such a
+ * path is reached through fds only: the home's parents must be root-owned
+ * (nsi_walk_root), the home itself and every component below it must be
+ * owned by the user and not be a symlink, and the part below the home is
+ * walked with the user's fsuid, so a directory the user cannot traverse is
+ * not reached through root's rights (and root_squash NFS homes work).
+ * Attackers rename components from outside the set while we walk; each fd
+ * pins the object that was checked, and mounts attach to those fds.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "helper.h"
+
+#define SKEL_MAX_DEPTH 8
+#define SKEL_MAX_ENTRIES 4096
+
+/* Switch file-system identity; the kernel drops fs capabilities while it is not 0. */
+static int fs_as(uid_t uid, gid_t gid)
+{
+	setfsgid(gid);
+	setfsuid(uid);
+	if ((uid_t)setfsuid((uid_t)-1) != uid || (gid_t)setfsgid((gid_t)-1) != gid)
+		return -EPERM;
+	return 0;
+}
+
+static void fs_as_root(void)
+{
+	setfsuid(0);
+	setfsgid(0);
+}
+
+static bool under_home(const char *path, const char *home)
+{
+	size_t n = strlen(home);
+
+	return !strncmp(path, home, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+int open_home(const struct nsi_user_id *u, int *ret_parent, char *why, size_t len)
+{
+	_cleanup_free_ char *parent = NULL;
+	_cleanup_close_ int pfd = -1, hfd = -1;
+	const char *base;
+	struct stat st;
+
+	if (!nsi_path_is_normal(u->home) || !strcmp(u->home, "/") ||
+	    nsi_path_split(u->home, &parent, &base) < 0) {
+		snprintf(why, len, "home %s: not a normalized absolute path", u->home);
+		return -EINVAL;
+	}
+	pfd = nsi_walk_root(parent, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, len);
+	if (pfd < 0)
+		return pfd;
+	hfd = openat(pfd, base, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+	if (hfd < 0) {
+		int e = errno;
+
+		snprintf(why, len, "home %s: %s", u->home,
+			 e == ENOTDIR || e == ELOOP ? "a symlink or not a directory" : strerror(e));
+		return -e;
+	}
+	if (fstat(hfd, &st) < 0)
+		return -errno;
+	if (st.st_uid != u->uid) {
+		snprintf(why, len, "home %s: owned by uid %u, not by %s", u->home, (unsigned)st.st_uid,
+			 u->name);
+		return -EPERM;
+	}
+	if (ret_parent)
+		*ret_parent = TAKE_FD(pfd);
+	return TAKE_FD(hfd);
+}
+
+int walk_target(const char *path, const struct nsi_user_id *u, int flags, char *why, size_t len)
+{
+	_cleanup_close_ int cur = -1;
+	char rel[PATH_MAX], *save = NULL, *comp;
+	int r;
+
+	if (!under_home(path, u->home))
+		return nsi_walk_root(path, flags, why, len);
+	cur = open_home(u, NULL, why, len);
+	if (cur < 0)
+		return cur;
+	snprintf(rel, sizeof(rel), "%s", path + strlen(u->home));
+	r = fs_as(u->uid, u->gid);
+	if (r < 0) {
+		fs_as_root();
+		snprintf(why, len, "%s: cannot take the user's file-system identity", path);
+		return r;
+	}
+	for (comp = strtok_r(rel, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		_cleanup_close_ int next = -1;
+		bool last = !save || !*save;
+		struct stat st;
+
+		next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			r = -errno;
+			snprintf(why, len, "%s: '%s': %s", path, comp, strerror(-r));
+			goto out;
+		}
+		if (fstat(next, &st) < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			snprintf(why, len, "%s: '%s' is a symlink", path, comp);
+			r = -ELOOP;
+			goto out;
+		}
+		if (st.st_uid != u->uid) {
+			snprintf(why, len, "%s: '%s' is owned by uid %u, not by %s", path, comp,
+				 (unsigned)st.st_uid, u->name);
+			r = -EPERM;
+			goto out;
+		}
+		if ((!last || (flags & NSI_WALK_DIR)) && !S_ISDIR(st.st_mode)) {
+			snprintf(why, len, "%s: '%s' is not a directory", path, comp);
+			r = -ENOTDIR;
+			goto out;
+		}
+		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+			snprintf(why, len, "%s: not a regular file or directory", path);
+			r = -EINVAL;
+			goto out;
+		}
+		nsi_closep(&cur);
+		cur = TAKE_FD(next);
+	}
+	r = TAKE_FD(cur);
+out:
+	fs_as_root();
+	return r;
+}
+
+/* Copy one regular file; both ends opened without following links or blocking. */
+static int copy_file(int sdir, int ddir, const char *name, mode_t mode)
+{
+	_cleanup_close_ int s = -1, d = -1;
+	char buf[16384];
+	struct stat st;
+	ssize_t n;
+
+	s = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (s < 0)
+		return -errno;
+	if (fstat(s, &st) < 0 || !S_ISREG(st.st_mode))
+		return -EINVAL;
+	d = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
+	if (d < 0)
+		return -errno;
+	while ((n = read(s, buf, sizeof(buf))) > 0) {
+		int r = nsi_write_all(d, buf, (size_t)n);
+
+		if (r < 0)
+			return r;
+	}
+	return n < 0 ? -errno : 0;
+}
+
+static int copy_tree(int sdir, int ddir, int depth, int *entries)
+{
+	_cleanup_close_ int rfd = -1;
+	struct dirent *de;
+	DIR *dir;
+	int r = 0;
+
+	if (depth > SKEL_MAX_DEPTH)
+		return -ELOOP;
+	rfd = openat(sdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return -errno;
+	dir = fdopendir(rfd);
+	if (!dir)
+		return -errno;
+	rfd = -1;
+	while (r == 0 && (de = readdir(dir))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (++*entries > SKEL_MAX_ENTRIES) {
+			r = -E2BIG;
+			break;
+		}
+		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -errno;
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			_cleanup_close_ int s = -1, d = -1;
+
+			if (mkdirat(ddir, de->d_name, (st.st_mode & 0777) | 0700) < 0) {
+				r = -errno;
+				break;
+			}
+			s = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			d = openat(ddir, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (s < 0 || d < 0) {
+				r = -errno;
+				break;
+			}
+			r = copy_tree(s, d, depth + 1, entries);
+		} else if (S_ISREG(st.st_mode)) {
+			r = copy_file(dirfd(dir), ddir, de->d_name, st.st_mode);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlinkat(dirfd(dir), de->d_name, target, sizeof(target) - 1);
+
+			if (n < 0) {
+				r = -errno;
+				break;
+			}
+			target[n] = '\0';
+			if (symlinkat(target, ddir, de->d_name) < 0)
+				r = -errno;
+		}
+		/* Devices, FIFOs and sockets are not copied. */
+	}
+	closedir(dir);
+	return r;
+}
+
+/* A fresh tmpfs owned by the user, seeded from the skeleton as the user. */
+static int home_ephemeral(const struct nsi_settings *s, const struct nsi_user_id *u, int hfd,
+			  char *why, size_t len)
+{
+	_cleanup_close_ int fs = -1, mfd = -1, skel = -1;
+	char v[32];
+	int r, entries = 0;
+
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -errno;
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)s->home.size);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", v, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0)
+		return -errno;
+	snprintf(v, sizeof(v), "%u", (unsigned)u->uid);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "uid", v, 0) < 0)
+		return -errno;
+	snprintf(v, sizeof(v), "%u", (unsigned)u->gid);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "gid", v, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -errno;
+	mfd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (mfd < 0)
+		return -errno;
+	if (s->home.skel[0]) {
+		skel = nsi_walk_root(s->home.skel, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, len);
+		if (skel < 0 && skel != -ENOENT)
+			return skel;
+	}
+	if (skel >= 0) {
+		_cleanup_close_ int sdir = -1, ddir = -1;
+
+		/* As the user: what is created is the user's, and nothing root-only is read. */
+		r = fs_as(u->uid, u->gid);
+		if (r == 0) {
+			sdir = openat(skel, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			ddir = openat(mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			r = sdir < 0 || ddir < 0 ? -errno : copy_tree(sdir, ddir, 0, &entries);
+		}
+		fs_as_root();
+		if (r < 0) {
+			snprintf(why, len, "copying %s into the ephemeral home: %s", s->home.skel,
+				 strerror(-r));
+			return r;
+		}
+	}
+	if (move_mount(mfd, "", hfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The home's parent shows only this user's home: a root-only tmpfs holding one bind. */
+static int home_private(const struct nsi_user_id *u, int pfd, int hfd, char *why, size_t len)
+{
+	_cleanup_free_ char *parent = NULL;
+	_cleanup_close_ int tree = -1, fs = -1, mfd = -1, top = -1, target = -1;
+	const char *base;
+
+	if (nsi_path_split(u->home, &parent, &base) < 0)
+		return -EINVAL;
+	tree = open_tree(hfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	if (tree < 0)
+		return -errno;
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -errno;
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", "1048576", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -errno;
+	mfd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (mfd < 0)
+		return -errno;
+	if (move_mount(mfd, "", pfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	/* The new, root-only tmpfs on the parent: only we write there. */
+	top = nsi_walk_root(parent, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, len);
+	if (top < 0)
+		return top;
+	if (mkdirat(top, base, 0755) < 0)
+		return -errno;
+	target = openat(top, base, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+	if (target < 0)
+		return -errno;
+	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
+int setup_home(const struct nsi_settings *s, const struct nsi_user_id *u)
+{
+	_cleanup_close_ int pfd = -1, hfd = -1;
+	char why[512] = "";
+	int r;
+
+	if (s->home.mode == NSI_HOME_SHARED)
+		return 0;
+	hfd = open_home(u, &pfd, why, sizeof(why));
+	if (hfd < 0)
+		die(-hfd, "home.mode: %s", why);
+	if (s->home.mode == NSI_HOME_PRIVATE)
+		r = home_private(u, pfd, hfd, why, sizeof(why));
+	else
+		r = home_ephemeral(s, u, hfd, why, sizeof(why));
+	if (r < 0)
+		die(-r, "home.mode \"%s\" for %s: %s", nsi_home_mode_name(s->home.mode), u->home,
+		    why[0] ? why : strerror(-r));
+	return 0;
+}
+
+int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *u, int dir, int file)
+{
+	for (unsigned k = 0; k < s->nhide + s->nreadonly; k++) {
+		bool hide = k < s->nhide;
+		const char *tmpl = hide ? s->hide[k] : s->readonly[k - s->nhide];
+		const char *key = hide ? "hide" : "readonly";
+		_cleanup_close_ int target = -1, tree = -1;
+		char path[NSI_PATH_LEN * 2], why[512];
+		struct stat st;
+
+		if (nsi_expand_path(tmpl, u->home, u->name, path, sizeof(path)) < 0)
+			die(EINVAL, "%s: \"%s\" does not expand to a path for %s", key, tmpl, u->name);
+		target = walk_target(path, u, 0, why, sizeof(why));
+		if (target == -ENOENT) {
+			notice("%s: %s does not exist, skipped", key, path);
+			continue;
+		}
+		if (target < 0)
+			die(-target, "%s: %s", key, why);
+		if (fstat(target, &st) < 0)
+			die(errno, "%s: %s: %m", key, path);
+		if (hide && S_ISDIR(st.st_mode)) {
+			struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+							       MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+
+			/* Empty and inaccessible: the 000 directory of the hidden state tmpfs. */
+			tree = open_tree(dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+			if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+				die(errno, "hide %s: %m", path);
+		} else if (hide) {
+			struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+							       MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+
+			/* A file: an empty mode-000 file is bound over it. */
+			tree = open_tree(file, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+			if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+				die(errno, "hide %s: %m", path);
+		} else {
+			struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+			tree = open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+							     AT_RECURSIVE);
+			if (tree < 0 ||
+			    mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+				die(errno, "readonly %s: %m", path);
+		}
+		if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			die(errno, "%s %s: %m", key, path);
+	}
+	return 0;
+}
