@@ -74,7 +74,7 @@ deps:
 		grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing $$missing"; \
-		export DEBIAN_FRONTEND=nointeractive; \
+		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
 		{ apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing; }; \
 	else echo "deps: all present"; fi
