@@ -364,6 +364,8 @@ static int find_set(const char *user, int run, struct nsi_state *st, const struc
 	}
 	r = nsi_state_read(run, pw->pw_uid, st);
 	if (r < 0) {
+		if (r == -ENOENT)
+			(void)nsi_lock_remove(run, pw->pw_uid);	/* ours: made by taking it */
 		close(lock);
 		if (r == -ENOENT)
 			fprintf(stderr, "nsisolate: %s has no live set\n", user);
@@ -550,7 +552,15 @@ static int cmd_enter(const char *user, bool as_user, char **cmd)
 	}
 	if (child == 0) {
 		if (as_user) {
-			if (setns(fds[NSI_NS_USER], CLONE_NEWUSER) < 0 || initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+			if (setns(fds[NSI_NS_USER], CLONE_NEWUSER) < 0) {
+				perror("nsisolate: entering the user namespace");
+				_exit(127);
+			}
+			/* Like a session: no file capability can apply either. */
+			for (int c = 0; c < 64; c++)
+				if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno == EINVAL)
+					break;
+			if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
 			    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
 			    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
 				perror("nsisolate: becoming the user inside the set");

@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
+#include "lease.h"
 
 struct nsi_source {
 	char *path;
@@ -435,11 +436,6 @@ static int get_enum(struct ctx *c, const config_setting_t *s, const char *key,
 	return -EINVAL;
 }
 
-static void unsupported(struct ctx *c, const config_setting_t *s, const char *key)
-{
-	diag_err(c, line_of(s), "%s: not supported by this build", key);
-}
-
 static void unknown_key(struct ctx *c, const config_setting_t *s, const char *key)
 {
 	diag_err(c, line_of(s), "%s: unknown key", key);
@@ -507,6 +503,7 @@ void nsi_settings_builtin(struct nsi_settings *s)
 	strcpy(s->home.skel, "/etc/skel");
 	s->home.size = 256ull << 20;
 	s->network.mode = NSI_NET_HOST;
+	strcpy(s->network.subnet, NSI_DEFAULT_SUBNET);
 	s->pid = false;
 	s->ipc = true;
 	s->userns.enable = true;
@@ -632,7 +629,6 @@ static void apply_home(struct ctx *c, const config_setting_t *g, struct nsi_sett
 static void apply_network(struct ctx *c, const config_setting_t *g, struct nsi_settings *s)
 {
 	static const char *const modes[] = { "host", "none", "veth" };
-	static const bool built[] = { true, true, false };
 
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
@@ -642,11 +638,52 @@ static void apply_network(struct ctx *c, const config_setting_t *g, struct nsi_s
 
 		keyname(key, "network", name);
 		if (!strcmp(name, "mode")) {
-			if (get_enum(c, e, key, modes, 3, built, &m) == 0)
+			if (get_enum(c, e, key, modes, 3, NULL, &m) == 0)
 				s->network.mode = (enum nsi_net_mode)m;
-		} else if (!strcmp(name, "subnet") || !strcmp(name, "host_access") ||
-			   !strcmp(name, "nat") || !strcmp(name, "dns")) {
-			unsupported(c, e, key);
+		} else if (!strcmp(name, "subnet")) {
+			struct nsi_cidr cidr;
+			char why[256];
+			const char *v;
+
+			if (get_string(c, e, key, &v) < 0)
+				continue;
+			if (nsi_cidr_parse(v, &cidr, why, sizeof(why)) < 0) {
+				diag_err(c, line_of(e), "%s: %s", key, why);
+				continue;
+			}
+			/* Stored canonical: the same pool always hashes the same. */
+			memset(s->network.subnet, 0, sizeof(s->network.subnet));
+			nsi_cidr_format(cidr.net, cidr.prefix, s->network.subnet,
+					sizeof(s->network.subnet));
+		} else if (!strcmp(name, "host_access")) {
+			(void)get_bool(c, e, key, &s->network.host_access);
+		} else if (!strcmp(name, "nat")) {
+			(void)get_bool(c, e, key, &s->network.nat);
+		} else if (!strcmp(name, "dns")) {
+			char dns[NSI_MAX_DNS][sizeof(s->network.dns[0])] = { { 0 } };
+			int n = get_strings(c, e, key, NSI_MAX_DNS);
+			bool ok = n >= 0;
+
+			for (int j = 0; j < n; j++) {
+				const char *d = config_setting_get_string_elem(e, j);
+
+				if (nsi_dns_parse(d, dns[j], sizeof(dns[j])) < 0) {
+					diag_err(c, elem_line(e, j),
+						 "%s: \"%s\" is not an IPv4 or IPv6 address", key, d);
+					ok = false;
+					continue;
+				}
+				for (int k = 0; k < j; k++)
+					if (!strcmp(dns[k], dns[j])) {
+						diag_err(c, elem_line(e, j), "%s: \"%s\" listed twice",
+							 key, d);
+						ok = false;
+					}
+			}
+			if (ok) {
+				memcpy(s->network.dns, dns, sizeof(dns));
+				s->network.ndns = (unsigned)n;
+			}
 		} else {
 			unknown_key(c, e, key);
 		}
@@ -1343,7 +1380,18 @@ void nsi_settings_print(const struct nsi_settings *s, void *file)
 		s->home.skel);
 	print_size(f, s->home.size);
 	fprintf(f, ";\n};\n");
-	fprintf(f, "network = { mode = \"%s\"; };\n", nsi_net_mode_name(s->network.mode));
+	if (s->network.mode == NSI_NET_VETH || s->network.ndns > 0) {
+		fprintf(f, "network = {\n  mode = \"%s\";\n  subnet = \"%s\";\n",
+			nsi_net_mode_name(s->network.mode), s->network.subnet);
+		fprintf(f, "  host_access = %s;\n  nat = %s;\n",
+			s->network.host_access ? "true" : "false", s->network.nat ? "true" : "false");
+		fprintf(f, "  dns = [");
+		for (unsigned i = 0; i < s->network.ndns; i++)
+			fprintf(f, "%s\"%s\"", i ? ", " : " ", s->network.dns[i]);
+		fprintf(f, "%s];\n};\n", s->network.ndns ? " " : "");
+	} else {
+		fprintf(f, "network = { mode = \"%s\"; };\n", nsi_net_mode_name(s->network.mode));
+	}
 	fprintf(f, "pid = %s;\nipc = %s;\nhostname = \"%s\";\n", s->pid ? "true" : "false",
 		s->ipc ? "true" : "false", s->hostname);
 	fprintf(f, "userns = { enable = %s; nested = %s; root_id = %u; };\n",

@@ -19,6 +19,8 @@
 
 enum nsi_op {
 	NSI_OP_CREATE = 1,
+	/* End what a dead set leaves outside its namespaces: link, nft chains, lease. */
+	NSI_OP_TEARDOWN = 2,
 };
 
 struct nsi_request {

@@ -257,6 +257,9 @@ int nsi_proc_start_at(int procfd, pid_t pid, uint64_t *ret)
 	p = strrchr(buf, ')');
 	if (!p)
 		return -EBADMSG;
+	/* A zombie has ended: it holds no namespace and is no session. */
+	if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+		return -ESRCH;
 	/* Field 3 (state) follows; start time is field 22, i.e. 19 fields later. */
 	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
 		   &start) != 1)
@@ -311,13 +314,23 @@ uint64_t nsi_ns_inode(pid_t pid, const char *name)
 	return (uint64_t)s.st_ino;
 }
 
+/*
+ * In every namespace the set made (an inode number is reused only after its
+ * namespace is gone, so matching them all guards against reuse), and in the
+ * set's user namespace or, for root entered by "nsisolate enter", the host's.
+ */
 static bool is_member(const struct nsi_state *st, pid_t pid)
 {
-	if (nsi_ns_inode(pid, "mnt") != st->ns_ino[NSI_NS_MNT])
-		return false;
-	if (st->ns_ino[NSI_NS_USER] && nsi_ns_inode(pid, "user") != st->ns_ino[NSI_NS_USER])
-		return false;
-	return true;
+	uint64_t user;
+
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		if (i != NSI_NS_USER && st->ns_ino[i] &&
+		    nsi_ns_inode(pid, nsi_ns_types[i].name) != st->ns_ino[i])
+			return false;
+	if (!st->ns_ino[NSI_NS_USER])
+		return true;
+	user = nsi_ns_inode(pid, "user");
+	return user == st->ns_ino[NSI_NS_USER] || user == nsi_ns_inode(1, "user");
 }
 
 /* Call FN for each member pid; FN returns <0 to stop. Returns members seen. */

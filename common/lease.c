@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Address leases of network.mode = "veth" (see lease.h for the file format).
+ * Nothing here needs a netlink library: the module, the CLI and the unit
+ * tests link it.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "lease.h"
+
+#define LOCK_NAME "net.lock"
+#define LEASE_MAX_SIZE 4096
+
+static int fail(char *why, size_t whylen, const char *fmt, const char *s)
+{
+	if (why && whylen)
+		snprintf(why, whylen, fmt, s);
+	return -EINVAL;
+}
+
+static uint32_t mask_of(unsigned prefix)
+{
+	return prefix == 0 ? 0 : ~0u << (32 - prefix);
+}
+
+/* Does NET/PREFIX overlap OTHER/OPREFIX? */
+static bool overlaps(uint32_t net, unsigned prefix, uint32_t other, unsigned oprefix)
+{
+	unsigned p = prefix < oprefix ? prefix : oprefix;
+
+	return ((net ^ other) & mask_of(p)) == 0;
+}
+
+int nsi_cidr_parse(const char *s, struct nsi_cidr *ret, char *why, size_t whylen)
+{
+	static const struct {
+		uint32_t net;
+		unsigned prefix;
+	} reserved[] = {
+		{ 0x00000000u, 8 }, /* "this" network */
+		{ 0x7f000000u, 8 }, /* loopback */
+		{ 0xa9fe0000u, 16 }, /* link-local */
+		{ 0xe0000000u, 3 }, /* multicast, reserved, broadcast */
+	};
+	char addr[INET_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	struct in_addr in;
+	unsigned prefix = 0;
+	uint32_t net;
+	size_t alen;
+
+	if (!slash)
+		return fail(why, whylen,
+			    "\"%s\" is not an IPv4 prefix (expected e.g. \"10.213.0.0/16\")", s);
+	alen = (size_t)(slash - s);
+	if (alen == 0 || alen >= sizeof(addr))
+		return fail(why, whylen,
+			    "\"%s\" is not an IPv4 prefix (expected e.g. \"10.213.0.0/16\")", s);
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	/* inet_pton takes exactly four decimal parts, no leading zeros. */
+	if (inet_pton(AF_INET, addr, &in) != 1)
+		return fail(why, whylen,
+			    "\"%s\" is not an IPv4 prefix (expected e.g. \"10.213.0.0/16\")", s);
+	if (!isdigit((unsigned char)slash[1]) || (slash[2] && !isdigit((unsigned char)slash[2])) ||
+	    (slash[2] && slash[3]) || (slash[1] == '0' && slash[2]))
+		return fail(why, whylen, "\"%s\": the prefix length must be a number from 8 to 30",
+			    s);
+	for (const char *p = slash + 1; *p; p++)
+		prefix = prefix * 10 + (unsigned)(*p - '0');
+	if (prefix < NSI_SUBNET_MIN_PREFIX || prefix > NSI_SUBNET_MAX_PREFIX)
+		return fail(why, whylen,
+			    "\"%s\": the prefix length must be from 8 to 30 (each set takes a /30)",
+			    s);
+	net = ntohl(in.s_addr);
+	if (net & ~mask_of(prefix)) {
+		char fixed[32];
+
+		nsi_cidr_format(net & mask_of(prefix), prefix, fixed, sizeof(fixed));
+		if (why && whylen)
+			snprintf(why, whylen, "\"%s\" has host bits set (did you mean \"%s\"?)", s,
+				 fixed);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < NSI_ARRAY_SIZE(reserved); i++)
+		if (overlaps(net, prefix, reserved[i].net, reserved[i].prefix))
+			return fail(why, whylen,
+				    "\"%s\" overlaps a loopback, link-local, multicast or reserved "
+				    "range",
+				    s);
+	ret->net = net;
+	ret->prefix = prefix;
+	return 0;
+}
+
+void nsi_ipv4_format(uint32_t addr, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
+		 addr & 0xff);
+}
+
+void nsi_cidr_format(uint32_t net, unsigned prefix, char *buf, size_t len)
+{
+	char a[16];
+
+	nsi_ipv4_format(net, a, sizeof(a));
+	snprintf(buf, len, "%s/%u", a, prefix);
+}
+
+int nsi_dns_parse(const char *s, char *canon, size_t len)
+{
+	unsigned char bin[16];
+	static const unsigned char zero[16];
+	int af = strchr(s, ':') ? AF_INET6 : AF_INET;
+
+	if (inet_pton(af, s, bin) != 1)
+		return -EINVAL;
+	/* 0.0.0.0 and :: reach nothing a resolver could answer from. */
+	if (!memcmp(bin, zero, af == AF_INET ? 4 : 16))
+		return -EINVAL;
+	if (!inet_ntop(af, bin, canon, (socklen_t)len))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+void nsi_link_name(uid_t uid, char buf[NSI_LINK_LEN])
+{
+	snprintf(buf, NSI_LINK_LEN, NSI_LINK_PREFIX "%u", (unsigned)uid);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int nsi_lease_pick(const struct nsi_cidr *pool, const struct nsi_lease *used, size_t n,
+		   uint32_t *ret)
+{
+	uint64_t slots = 1ull << (32 - pool->prefix - 2);
+	_cleanup_free_ uint32_t *inpool = NULL;
+	size_t m = 0;
+	uint64_t next = 0;
+
+	inpool = malloc((n ? n : 1) * sizeof(uint32_t));
+	if (!inpool)
+		return -ENOMEM;
+	/* Slot numbers of the leases inside the pool, sorted: the first gap is free. */
+	for (size_t i = 0; i < n; i++)
+		if (overlaps(used[i].net, 30, pool->net, pool->prefix))
+			inpool[m++] = (used[i].net - pool->net) >> 2;
+	qsort(inpool, m, sizeof(uint32_t), cmp_u32);
+	for (size_t i = 0; i < m; i++) {
+		if (inpool[i] > next)
+			break;
+		if (inpool[i] == next)
+			next++;
+	}
+	if (next >= slots)
+		return -ENOSPC;
+	*ret = pool->net + (uint32_t)(next << 2);
+	return 0;
+}
+
+static const struct {
+	unsigned bit;
+	const char *name;
+} chain_names[] = {
+	{ NSI_CHAIN_IN, "in" },
+	{ NSI_CHAIN_FWD, "fwd" },
+	{ NSI_CHAIN_NAT, "nat" },
+};
+
+int nsi_lease_format(const struct nsi_lease *l, char *buf, size_t len)
+{
+	char net[32];
+	size_t o;
+
+	nsi_cidr_format(l->net, 30, net, sizeof(net));
+	o = (size_t)snprintf(buf, len, "nsisolate-lease %d\nuid %u\nlink %s\nnet %s\nchains",
+			     NSI_LEASE_VERSION, (unsigned)l->uid, l->link, net);
+	for (size_t i = 0; i < NSI_ARRAY_SIZE(chain_names) && o < len; i++)
+		if (l->chains & chain_names[i].bit)
+			o += (size_t)snprintf(buf + o, len - o, " %s", chain_names[i].name);
+	if (o < len)
+		o += (size_t)snprintf(buf + o, len - o, "\n");
+	return o < len ? 0 : -ENAMETOOLONG;
+}
+
+int nsi_lease_parse(const char *text, struct nsi_lease *ret)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	struct nsi_lease l = { 0 };
+	unsigned seen = 0;
+	char *line, *save = NULL;
+	int lineno = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *val = strchr(line, ' ');
+
+		if (val)
+			*val++ = '\0';
+		else if (!strcmp(line, "chains"))
+			val = line + strlen(line); /* no chain of its own */
+		else
+			return -EBADMSG;
+		if (lineno++ == 0) {
+			if (strcmp(line, "nsisolate-lease") || strcmp(val, "1"))
+				return -EBADMSG;
+			continue;
+		}
+		if (!strcmp(line, "uid")) {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(val, &end, 10);
+			if (errno || *end || !isdigit((unsigned char)*val) || v >= UINT32_MAX)
+				return -EBADMSG;
+			l.uid = (uid_t)v;
+			seen |= 1;
+		} else if (!strcmp(line, "link")) {
+			if (strlen(val) >= NSI_LINK_LEN || strncmp(val, NSI_LINK_PREFIX, 3))
+				return -EBADMSG;
+			snprintf(l.link, sizeof(l.link), "%s", val);
+			seen |= 2;
+		} else if (!strcmp(line, "net")) {
+			struct nsi_cidr c;
+			size_t vl = strlen(val);
+			char buf[INET_ADDRSTRLEN];
+			struct in_addr in;
+
+			/* A lease is one /30, aligned. */
+			if (vl < 4 || vl - 3 >= sizeof(buf) || strcmp(val + vl - 3, "/30"))
+				return -EBADMSG;
+			memcpy(buf, val, vl - 3);
+			buf[vl - 3] = '\0';
+			if (inet_pton(AF_INET, buf, &in) != 1)
+				return -EBADMSG;
+			c.net = ntohl(in.s_addr);
+			if (c.net & 3)
+				return -EBADMSG;
+			l.net = c.net;
+			seen |= 4;
+		} else if (!strcmp(line, "chains")) {
+			char *tok, *s2 = NULL;
+
+			for (tok = strtok_r(val, " ", &s2); tok; tok = strtok_r(NULL, " ", &s2)) {
+				size_t i;
+
+				for (i = 0; i < NSI_ARRAY_SIZE(chain_names); i++)
+					if (!strcmp(tok, chain_names[i].name))
+						break;
+				if (i == NSI_ARRAY_SIZE(chain_names))
+					return -EBADMSG;
+				l.chains |= chain_names[i].bit;
+			}
+			seen |= 8;
+		} else {
+			return -EBADMSG;
+		}
+	}
+	if (seen != 15)
+		return -EBADMSG;
+	*ret = l;
+	return 0;
+}
+
+static void lease_name(uid_t uid, char *buf, size_t len, const char *suffix)
+{
+	snprintf(buf, len, "%u.lease%s", (unsigned)uid, suffix);
+}
+
+int nsi_lease_read(int dirfd, uid_t uid, struct nsi_lease *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	struct nsi_lease l;
+	char name[48], why[256];
+	int r;
+
+	lease_name(uid, name, sizeof(name), "");
+	r = nsi_read_trusted_file(dirfd, name, LEASE_MAX_SIZE, &text, why, sizeof(why));
+	if (r < 0)
+		return r;
+	r = nsi_lease_parse(text, &l);
+	if (r < 0)
+		return r;
+	if (l.uid != uid)
+		return -EBADMSG;
+	*ret = l;
+	return 0;
+}
+
+int nsi_lease_write(int dirfd, const struct nsi_lease *l)
+{
+	_cleanup_close_ int fd = -1;
+	char name[48], tmp[48], text[256];
+	int r;
+
+	r = nsi_lease_format(l, text, sizeof(text));
+	if (r < 0)
+		return r;
+	lease_name(l->uid, name, sizeof(name), "");
+	lease_name(l->uid, tmp, sizeof(tmp), ".tmp");
+	(void)unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = nsi_write_all(fd, text, strlen(text));
+	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0)
+		(void)unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+int nsi_lease_remove(int dirfd, uid_t uid)
+{
+	char name[48];
+
+	lease_name(uid, name, sizeof(name), "");
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+bool nsi_lease_exists(int dirfd, uid_t uid)
+{
+	char name[48];
+	struct stat st;
+
+	lease_name(uid, name, sizeof(name), "");
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* "UID.lease" with a decimal uid and nothing else. */
+static bool lease_file_uid(const char *name, uid_t *uid)
+{
+	unsigned long v = 0;
+	const char *p = name;
+
+	if (!isdigit((unsigned char)*p))
+		return false;
+	for (; isdigit((unsigned char)*p); p++) {
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v >= UINT32_MAX)
+			return false;
+	}
+	if (strcmp(p, ".lease"))
+		return false;
+	*uid = (uid_t)v;
+	return true;
+}
+
+int nsi_lease_scan(int dirfd, struct nsi_lease **ret, size_t *n)
+{
+	_cleanup_free_ struct nsi_lease *list = NULL;
+	size_t count = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		struct nsi_lease l;
+		uid_t uid;
+
+		if (!lease_file_uid(de->d_name, &uid))
+			continue;
+		r = nsi_lease_read(dirfd, uid, &l);
+		if (r == -ENOENT) {
+			r = 0; /* removed meanwhile (not by an allocation: we hold the lock) */
+			continue;
+		}
+		if (r < 0)
+			break;
+		if (count == cap) {
+			struct nsi_lease *grown;
+
+			if (cap >= NSI_MAX_LEASES) {
+				r = -E2BIG;
+				break;
+			}
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(list, cap * sizeof(*list));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			list = grown;
+		}
+		list[count++] = l;
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	*ret = steal_pointer(&list);
+	*n = count;
+	return 0;
+}
+
+int nsi_lease_lock(int dirfd, int timeout_ms)
+{
+	int waited = 0;
+
+	for (;;) {
+		_cleanup_close_ int fd = -1;
+		struct stat st, now;
+
+		fd = openat(dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode) || st.st_uid != 0)
+			return -EPERM;
+		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			if (errno != EWOULDBLOCK && errno != EINTR)
+				return -errno;
+			if (waited >= timeout_ms)
+				return -ETIMEDOUT;
+			nanosleep(&(struct timespec){ .tv_nsec = 2 * 1000 * 1000 }, NULL);
+			waited += 2;
+		}
+		/* The last holder may have removed the file: then lock the new one. */
+		if (fstatat(dirfd, LOCK_NAME, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now.st_ino == st.st_ino && now.st_dev == st.st_dev)
+			return TAKE_FD(fd);
+	}
+}
+
+int nsi_lease_lock_remove(int dirfd)
+{
+	if (unlinkat(dirfd, LOCK_NAME, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
