@@ -43,7 +43,7 @@ planted_policy=(
 	'    ipc = "yes";'
 	'    on_error = "maybe";'
 	'    tmp = { size = "12X"; };'
-	'    network = { mode = "veth"; };'
+	'    network = { mode = "veth"; subnet = "10.213.0.1/16"; };'
 	'    hostname = "bad_host";'
 )
 planted_default='  frobnicate = true;'
@@ -53,7 +53,7 @@ declare -A message=(
 	["${planted_policy[2]}"]='ipc: expected a boolean (true or false)'
 	["${planted_policy[3]}"]='on_error: invalid value "maybe" (expected deny or allow)'
 	["${planted_policy[4]}"]='tmp.size: invalid size "12X" (expected 1M to 1024G, e.g. "256M")'
-	["${planted_policy[5]}"]='network.mode: "veth" is not supported by this build'
+	["${planted_policy[5]}"]='network.subnet: "10.213.0.1/16" has host bits set (did you mean "10.213.0.0/16"?)'
 	["${planted_policy[6]}"]="hostname: \"bad_host\" is not a valid host name (letters, digits, '-', '.', %u; at most 63)"
 )
 
