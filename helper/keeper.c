@@ -44,6 +44,12 @@ _Noreturn void keeper_main(const struct keeper_args *a)
 	char c = 1;
 	int null;
 
+	/* The helper's stdio are the module's pipes: never hold them open. */
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		_exit(1);
+	close(null);
+
 	/* Still real root with the helper's capabilities: mount /proc, then shed them. */
 	if (a->pid && mount_proc() < 0)
 		_exit(1);

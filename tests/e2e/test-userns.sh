@@ -7,8 +7,11 @@
 # outside one (the same user, the same program, no module).
 #
 #   - maps: uid_map and gid_map exactly (root_id for 0, the user's own ids,
-#     the gids coalesced), `id`, file ownership on the host;
-#   - setuid-free: a setuid-root program, sudo, a cap_net_raw+ep binary;
+#     the gids coalesced), `id`, file ownership on the host (home, and /tmp
+#     through /proc/KEEPER/root), for every kind of login;
+#   - setuid-free: a setuid-root program, sudo, file capabilities (a copy
+#     of cat with cap_net_raw+ep, which the kernel refuses to exec once the
+#     bounding set is empty, and one with cap_net_raw+p: CapPrm 0);
 #   - capabilities: all five sets 0 in the shell and in sshd's per-user
 #     privsep process, the sshd monitor stays in the host user namespace;
 #   - nested user namespaces off and on, one user namespace per user;
@@ -18,6 +21,8 @@
 #   - a session child that cannot enter dies with 127 (seccomp makes each
 #     step of the fork handler fail in turn; an opener without
 #     CAP_SYS_ADMIN).
+# shellcheck disable=SC2016 # remote command lines are single-quoted on purpose
+# shellcheck disable=SC2317,SC2119 # helpers called through check/wait_until/defer
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 need sshd ssh sftp scp script su runuser login logger findmnt gcc setcap setpriv unshare sudo \
@@ -45,6 +50,8 @@ install -o root -g root -m 4755 "$T/nsit-euid" "$D/nsit-euid" || bail "cannot in
 # A copy of cat with a file capability: reading /proc/self/status shows what it got.
 install -o root -g root -m 0755 "$(command -v cat)" "$D/nsit-cat" || bail "cannot copy cat"
 setcap cap_net_raw+ep "$D/nsit-cat" || bail "setcap cap_net_raw+ep failed"
+install -o root -g root -m 0755 "$(command -v cat)" "$D/nsit-catp" || bail "cannot copy cat"
+setcap cap_net_raw+p "$D/nsit-catp" || bail "setcap cap_net_raw+p failed"
 # The probe run in every login: one "P:KEY VALUE" line per fact.
 cat >"$D/probe.sh" <<'EOF'
 # test-userns.sh probe: what a session sees. $1: a host /tmp marker file.
@@ -54,7 +61,16 @@ while read -r a b c; do echo "P:G $a $b $c"; done </proc/self/gid_map
 echo "P:ID $(id)"
 grep '^Cap' /proc/self/status | sed -E 's/^(Cap[A-Za-z]+):[[:space:]]*/P:\1 /'
 echo "P:SUID $("$D/nsit-euid")"
-echo "P:FCAP $("$D/nsit-cat" /proc/self/status | sed -n 's/^CapEff:[[:space:]]*//p')"
+# cap_net_raw+ep: the kernel refuses to exec it when the bounding set keeps
+# the capability from it (EPERM), else it runs; either way it gains nothing.
+if fc=$("$D/nsit-cat" /proc/self/status 2>&1); then
+	echo "P:FCAP $(echo "$fc" | sed -n 's/^CapEff:[[:space:]]*//p')"
+else
+	echo "P:FCAP refused: $(echo "$fc" | tail -n 1)"
+fi
+# cap_net_raw+p (no effective bit): always runs; CapPrm and CapEff.
+echo "P:FCAPP $("$D/nsit-catp" /proc/self/status | awk '/^Cap(Prm|Eff):/ { printf "%s%s", s, $2; s = " " }')"
+rm -f "$HOME/.nsit-owner" && touch "$HOME/.nsit-owner"
 err=$(sudo -n true 2>&1 </dev/null)
 echo "P:SUDO $? $(echo "$err" | head -n 1)"
 unshare -U true >/dev/null 2>&1
@@ -103,8 +119,6 @@ U1=$(uid_of nsitun1)
 U2=$(uid_of nsitun2)
 U3=$(uid_of nsitun3)
 UR=$(uid_of nsitunr)
-UZ=$(uid_of nsitunz)
-P1=$(id -g nsitun1)
 G1=$(id -g nsitun1)
 
 # write_conf ROOT_ID_OF_NSITUNR: the policy of every service in this test.
@@ -192,14 +206,22 @@ check_probe() {
 	check_eq "$where: CapInh CapPrm CapEff CapBnd CapAmb all 0" "$(sort <<<"$ZERO_CAPS")" "$caps"
 	check_eq "$where: setuid-root program runs with the user's euid" \
 		"ruid=$uid euid=$uid suid=$uid" "$(pv SUID "$out")"
-	check_eq "$where: cap_net_raw+ep binary has CapEff 0" 0000000000000000 "$(pv FCAP "$out")"
-	check_match "$where: sudo -n true fails (its effective uid is not 0)" \
-		'^[1-9][0-9]* sudo: .*effective uid is not 0' "$(pv SUDO "$out")"
+	check_match "$where: cap_net_raw+ep binary gains nothing (CapEff 0, or exec refused with EPERM)" \
+		'^(0000000000000000|refused: .*Operation not permitted)$' "$(pv FCAP "$out")"
+	check_eq "$where: cap_net_raw+p binary has CapPrm and CapEff 0" \
+		"0000000000000000 0000000000000000" "$(pv FCAPP "$out")"
+	# sudo stops at the first root-owned thing it checks: its config shows as
+	# owned by the overflow uid, or its euid is not 0.
+	check_match "$where: sudo -n true fails (setuid bit inert, root unmapped)" \
+		'^[1-9][0-9]* sudo: .*(effective uid is not 0|is owned by uid 65534)' "$(pv SUDO "$out")"
 	check_match "$where: unshare -U fails (nested = false)" '^[1-9]' "$(pv UNSHARE "$out")"
 	check_eq "$where: max_user_namespaces is 0 inside" 0 "$(pv MAXUSERNS "$out")"
 	check_match "$where: not the host's user namespace" '^user:\[' \
 		"$(pv USERNS "$out" | grep -vxF "$HOST_USERNS")"
 	check_eq "$where: the host's /tmp marker is hidden" hidden "$(pv MARKER "$out")"
+	check_eq "$where: a file it made in the home is owned by $uid:$(id -g "$user") on the host" \
+		"$uid:$(id -g "$user")" "$(stat -c %u:%g "$(getent passwd "$user" | cut -d: -f6)/.nsit-owner" 2>&1)"
+	rm -f "$(getent passwd "$user" | cut -d: -f6)/.nsit-owner"
 }
 
 # as_user USER CMD...: run CMD as USER outside any session (no PAM).
@@ -209,6 +231,36 @@ as_user() {
 	setpriv --reuid="$(id -u "$u")" --regid="$(id -g "$u")" --init-groups --reset-env -- "$@"
 }
 
+# bg_login ssh_as|ssh_tty USER NAME: a login in the background that writes
+# its user namespace to ~/.nsit-NAME (the home is shared with the host) and
+# stays until bg_release removes ~/.nsit-hold. Sets BG (the client's pid).
+bg_login() {
+	local how=$1 user=$2 name=$3 home
+	home=$(getent passwd "$user" | cut -d: -f6)
+	rm -f "$home/.nsit-$name"
+	touch "$home/.nsit-hold"
+	defer rm -f "$home/.nsit-hold" "$home/.nsit-$name"
+	"$how" "$user" "readlink /proc/self/ns/user >~/.nsit-$name.new && mv ~/.nsit-$name.new ~/.nsit-$name
+		while [ -e ~/.nsit-hold ]; do sleep 0.1; done" </dev/null >"$T/$name.out" 2>&1 &
+	BG=$!
+	defer _nsi_kill "$BG"
+}
+# bg_release USER PID...: end the user's background logins, wait for them.
+bg_release() {
+	local user=$1 p
+	shift
+	rm -f "$(getent passwd "$user" | cut -d: -f6)/.nsit-hold"
+	for p in "$@"; do wait "$p"; done
+}
+
+# alive PID: a process that runs (kill -0 is true for a zombie, and this
+# machine's PID 1 may be slow to reap orphans such as a killed keeper).
+alive() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
 # ------------------------------------------------------------ positive controls (outside)
 
 diag "positive controls: the same user and programs outside any session"
@@ -216,6 +268,8 @@ out=$(as_user nsitun1 "$D/nsit-euid")
 check_eq "outside: setuid-root program gives euid 0" "ruid=$U1 euid=0 suid=0" "$out"
 out=$(as_user nsitun1 "$D/nsit-cat" /proc/self/status | sed -n 's/^CapEff:[[:space:]]*//p')
 check_match "outside: cap_net_raw+ep binary has CapEff with cap_net_raw" '^[0-9a-f]*[2367abef][0-9a-f]{3}$' "$out"
+out=$(as_user nsitun1 "$D/nsit-catp" /proc/self/status | sed -n 's/^CapPrm:[[:space:]]*//p')
+check_match "outside: cap_net_raw+p binary has CapPrm with cap_net_raw" '^[0-9a-f]*[2367abef][0-9a-f]{3}$' "$out"
 out=$(as_user nsitun1 cat /proc/self/status | sed -n 's/^CapBnd:[[:space:]]*//p')
 check_fails "outside: the user's CapBnd is not 0" test "$out" == 0000000000000000
 out=$(as_user nsitun1 awk '{print $1, $2, $3}' /proc/self/uid_map)
@@ -233,6 +287,11 @@ check "outside: the user sees the /tmp marker" as_user nsitun1 test -e "$MARKER"
 
 out=$(ssh_as nsitun1 "$PROBE" </dev/null 2>&1)
 check_probe "ssh (no pty)" nsitun1 "$out"
+# The groups by hand, not only through expect_gid_map: G and G+1 coalesce, G+5 stands alone.
+check_match "ssh (no pty): gid_map holds the range $G $G 2 (two consecutive groups)" "^$G $G 2\$" "$(pv G "$out")"
+check_match "ssh (no pty): gid_map holds $((G + 5)) $((G + 5)) 1" "^$((G + 5)) $((G + 5)) 1\$" "$(pv G "$out")"
+check_match "ssh (no pty): gid_map holds the primary group $G1" "^$G1 $G1 1\$" "$(pv G "$out")"
+check_eq "ssh (no pty): gid_map has 4 lines" 4 "$(pv G "$out" | wc -l)"
 check "ssh (no pty): the set is gone after logout" wait_no_set "$U1"
 
 out=$(ssh_tty nsitun1 "$PROBE" </dev/null 2>&1)
@@ -272,20 +331,19 @@ check_eq "file made in the home inside is owned by uid $U1 on the host" \
 
 # Two logins at once, one with a pty: both in one user namespace; sshd's
 # per-user privsep processes and the monitors seen from the host.
-ssh_as nsitun1 'readlink /proc/self/ns/user; exec sleep 20' </dev/null >"$T/bg1" 2>&1 &
-BG1=$!
-ssh_tty nsitun1 'readlink /proc/self/ns/user; exec sleep 20' </dev/null >"$T/bg2" 2>&1 &
-BG2=$!
-defer _nsi_kill "$BG1"
-defer _nsi_kill "$BG2"
-check "two logins are up" wait_until 15 bash -c "[ -s '$T/bg1' ] && [ -s '$T/bg2' ] &&
-	pgrep -u $U1 -f '^sshd: nsitun1@notty' >/dev/null && pgrep -u $U1 -f '^sshd: nsitun1@pts/' >/dev/null"
-check_eq "two logins (pty and no pty) share one user namespace" "$(head -n 1 "$T/bg1")" "$(head -n 1 "$T/bg2")"
-check_eq "... the keeper's" "$KNS" "$(head -n 1 "$T/bg1")"
+bg_login ssh_as nsitun1 bg1
+BG1=$BG
+bg_login ssh_tty nsitun1 bg2
+BG2=$BG
+check "two logins are up" wait_until 15 bash -c "[ -s /home/nsitun1/.nsit-bg1 ] && [ -s /home/nsitun1/.nsit-bg2 ] &&
+	pgrep -u $U1 -f '^nsitunsh: nsitun1@notty' >/dev/null && pgrep -u $U1 -f '^nsitunsh: nsitun1@pts/' >/dev/null"
+check_eq "two logins (pty and no pty) share one user namespace" \
+	"$(cat /home/nsitun1/.nsit-bg1 2>&1)" "$(cat /home/nsitun1/.nsit-bg2 2>&1)"
+check_eq "... the keeper's" "$KNS" "$(cat /home/nsitun1/.nsit-bg1 2>&1)"
 for kind in notty pts/; do
-	pids=$(pgrep -u "$U1" -f "^sshd: nsitun1@$kind")
+	pids=$(pgrep -u "$U1" -f "^nsitunsh: nsitun1@$kind")
 	if [ "$(wc -w <<<"$pids")" != 1 ]; then
-		fail "one privsep process sshd: nsitun1@$kind" "pids: $pids" "$(ps -ef | grep sshd)"
+		fail "one privsep process sshd: nsitun1@$kind" "pids: $pids" "$(pgrep -a -f nsitunsh)"
 		continue
 	fi
 	cp "/proc/$pids/status" "$T/privsep.status"
@@ -297,15 +355,14 @@ for kind in notty pts/; do
 	check_eq "sshd: nsitun1@$kind is in the set's mount namespace" "$(readlink "/proc/$K1/ns/mnt")" \
 		"$(readlink "/proc/$pids/ns/mnt")"
 	mon=$(ps -o ppid= -p "$pids" | tr -d ' ')
-	check_match "its parent is the monitor sshd: nsitun1 [priv], root" '^0 sshd: nsitun1 \[priv\]' \
+	check_match "its parent is the monitor sshd: nsitun1 [priv], root" '^0 nsitunsh: nsitun1 \[priv\]' \
 		"$(ps -o uid=,args= -p "$mon" | sed 's/^ *//')"
 	check_eq "the monitor (pid $mon) stays in the host's user namespace" "$HOST_USERNS" \
 		"$(readlink "/proc/$mon/ns/user")"
 	check_eq "the monitor stays in the host's mount namespace" "$(readlink /proc/self/ns/mnt)" \
 		"$(readlink "/proc/$mon/ns/mnt")"
 done
-_nsi_kill "$BG1"
-_nsi_kill "$BG2"
+bg_release nsitun1 "$BG1" "$BG2"
 
 # sftp: the sftp-server of an open batch runs in the set's user namespace.
 head -c 3000 /dev/urandom | base64 >"$T/upload"
@@ -344,6 +401,9 @@ check_fails "... and neither is in the host's /tmp" test -e /tmp/nsit-scp -o -e 
 # handler fail with EPERM in that opener and its child. Were any of the
 # handler's _exit(127) missing, CMD would run (un-isolated or half-isolated)
 # and print RAN.
+nsessions() { grep -c '^session ' "$NSI_STATE_DIR/$1.state" 2>/dev/null; }
+one_session() { [ "$(nsessions "$U1")" == 1 ]; }
+check "only pam-hold's session is left in the state" wait_until 10 one_session
 deny_run() {
 	timeout -k 5 30 "$T/nsit-deny" "$1" "$HOLD_BIN" nsitunsh nsitun1 -f \
 		sh -c 'echo RAN; awk "{print \"U\", \$1, \$2, \$3}" /proc/self/uid_map' </dev/null 2>&1
@@ -369,8 +429,7 @@ out=$(timeout -k 5 30 setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin --
 check_eq "opener without CAP_SYS_ADMIN: its session child exits 127" "open 0
 child 127
 close 0" "$out"
-check_eq "the held set is unharmed: still one session (pam-hold)" 1 \
-	"$(grep -c '^session ' "$NSI_STATE_DIR/$U1.state")"
+check_eq "the held set is unharmed: still one session (pam-hold)" 1 "$(nsessions "$U1")"
 check_eq "... same keeper" "$K1" "$(keeper_of "$U1")"
 out=$(ssh_as nsitun1 'readlink /proc/self/ns/user' </dev/null 2>&1)
 check_eq "... and a new login still joins it" "$KNS" "$out"
@@ -378,20 +437,19 @@ check_eq "... and a new login still joins it" "$KNS" "$out"
 pam_release "$HOLD1"
 check_match "pam-hold closed its session" '^close 0$' "$(cat "$HOLD_OUT")"
 check "nsitun1's set is gone" wait_no_set "$U1"
-check_fails "the keeper $K1 is gone" kill -0 "$K1"
+check_fails "the keeper $K1 is gone" alive "$K1"
 
 # ------------------------------------------------------------ nested = true (nsitun2)
 
-ssh_as nsitun2 'readlink /proc/self/ns/user; exec sleep 20' </dev/null >"$T/bg3" 2>&1 &
-BG3=$!
-defer _nsi_kill "$BG3"
-check "nested: a first login is up" wait_until 15 test -s "$T/bg3"
+bg_login ssh_as nsitun2 bg3
+BG3=$BG
+check "nested: a first login is up" wait_until 15 test -s /home/nsitun2/.nsit-bg3
 out=$(ssh_as nsitun2 "readlink /proc/self/ns/user
 cat /proc/sys/user/max_user_namespaces
 unshare -Urm sh -c 'echo IN \$(id -u); umount /tmp 2>/dev/null; echo UMOUNT \$?; umount -l /tmp 2>/dev/null; echo LAZY \$?;
   if [ -e $MARKER ]; then echo MARKER visible; else echo MARKER hidden; fi'" </dev/null 2>&1)
 K2=$(keeper_of "$U2")
-check_eq "nested: two logins share one user namespace" "$(head -n 1 "$T/bg3")" "$(head -n 1 <<<"$out")"
+check_eq "nested: two logins share one user namespace" "$(cat /home/nsitun2/.nsit-bg3 2>&1)" "$(head -n 1 <<<"$out")"
 check_eq "nested: ... the keeper's" "$(readlink "/proc/$K2/ns/user" 2>&1)" "$(head -n 1 <<<"$out")"
 check_fails "nested: max_user_namespaces inside is not 0" test "$(sed -n 2p <<<"$out")" == 0
 check_match "nested: unshare -Urm works (root in a nested namespace)" '^IN 0$' "$out"
@@ -399,7 +457,7 @@ check_match "nested: umount /tmp fails in it (the mount is locked)" '^UMOUNT [1-
 check_match "nested: umount -l /tmp fails too" '^LAZY [1-9]' "$out"
 check_match "nested: the host's /tmp marker stays invisible" '^MARKER hidden$' "$out"
 check_nomatch "nested: nothing else" 'MARKER visible' "$out"
-_nsi_kill "$BG3"
+bg_release nsitun2 "$BG3"
 check "nested: the set is gone after logout" wait_no_set "$U2"
 
 # ------------------------------------------------------------ userns.enable = false (nsitun3)
@@ -421,7 +479,11 @@ refused() {
 	log_mark
 	out=$(ssh_as "$user" 'echo RAN' </dev/null 2>&1)
 	rc=$?
-	check_nomatch "$what: the login is refused (ssh status $rc)" '^RAN$' "$out"
+	if [ "$rc" -ne 0 ] && ! grep -q '^RAN$' <<<"$out"; then
+		pass "$what: the login is refused, its command never ran (ssh status $rc)"
+	else
+		fail "$what: the login is refused, its command never ran" "ssh status $rc" "$out"
+	fi
 	check "$what: syslog says why" wait_log "pam_nsisolate\(nsitunsh:session\): refused $user \(uid $uid\): .*$re" 5
 	check "$what: no set, no state" wait_no_set "$uid"
 }
@@ -468,7 +530,6 @@ restore_subuid
 check_eq "/etc/subuid restored byte for byte" "$subuid_sum" "$(sha256sum /etc/subuid)"
 
 refused "a user in gid 0" nsitunz "user nsitunz is in group 0 \(root\), which is never mapped"
-check_fails "gid 0 user: no keeper of uid $UZ was left" pgrep -f -u "$DEFAULT_ROOT_ID" nsisolate-keep
 
 # ------------------------------------------------------------ nothing left
 
