@@ -865,9 +865,9 @@ _nsi_leftover_ns() {
 	for p in /proc/[0-9]*; do
 		e=$(readlink "$p/exe" 2>/dev/null)
 		u=
-		while read -r k v _; do
+		{ while read -r k v _; do
 			[ "$k" == Uid: ] && { u=$v; break; }
-		done <"$p/status" 2>/dev/null
+		done <"$p/status"; } 2>/dev/null
 		[ -n "$u" ] || continue
 		if [[ $uids == *" $u "* ]] || [[ $e == "$NSI_LIBEXEC"/* ]]; then
 			for ns in $(readlink "$p"/ns/* 2>/dev/null); do
