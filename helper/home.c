@@ -206,6 +206,11 @@ static int copy_tree(int sdir, int ddir, int depth, int *entries)
 		if (S_ISDIR(st.st_mode)) {
 			_cleanup_close_ int s = -1, d = -1;
 
+			/* Only root may have put things into the skeleton. */
+			if (!nsi_stat_trusted(&st)) {
+				r = -EPERM;
+				break;
+			}
 			if (mkdirat(ddir, de->d_name, (st.st_mode & 0777) | 0700) < 0) {
 				r = -errno;
 				break;
@@ -269,6 +274,14 @@ static int home_ephemeral(const struct nsi_settings *s, const struct nsi_user_id
 	}
 	if (skel >= 0) {
 		_cleanup_close_ int sdir = -1, ddir = -1;
+		struct stat st;
+
+		if (fstat(skel, &st) < 0)
+			return -errno;
+		if (!nsi_stat_trusted(&st)) {
+			snprintf(why, len, "%s: not owned by root or writable by others", s->home.skel);
+			return -EPERM;
+		}
 
 		/* As the user: what is created is the user's, and nothing root-only is read. */
 		r = fs_as(u->uid, u->gid);
@@ -298,6 +311,10 @@ static int home_private(const struct nsi_user_id *u, int pfd, int hfd, char *why
 
 	if (nsi_path_split(u->home, &parent, &base) < 0)
 		return -EINVAL;
+	if (!strcmp(parent, "/")) {
+		snprintf(why, len, "needs a home below a directory other than / (%s)", u->home);
+		return -EINVAL;
+	}
 	tree = open_tree(hfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 	if (tree < 0)
 		return -errno;
