@@ -17,10 +17,11 @@ CPPFLAGS += -D_GNU_SOURCE -Icommon -DNSI_HELPER_PATH='"$(HELPER_PATH)"'
 ALL_CFLAGS = -std=gnu11 $(WARN) -fPIC -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(CFLAGS)
 B := build
 
-COMMON_SRC := common/config.c common/fsutil.c common/state.c
+COMMON_SRC := common/config.c common/fsutil.c common/state.c common/lease.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 MODULE_OBJ := $(B)/pam_nsisolate/pam_nsisolate.o
-HELPER_SRC := helper/main.c helper/mounts.c helper/home.c helper/userns.c helper/keeper.c
+HELPER_SRC := helper/main.c helper/mounts.c helper/home.c helper/userns.c helper/keeper.c \
+              helper/netns.c helper/nft.c
 HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(B)/cli/nsisolate.o
 
@@ -37,10 +38,11 @@ $(B)/pam_nsisolate.so: $(MODULE_OBJ) $(COMMON_OBJ) pam_nsisolate/pam_nsisolate.m
 	$(CC) -shared -Wl,-z,relro,-z,now -Wl,--no-undefined -Wl,--version-script=pam_nsisolate/pam_nsisolate.map \
 		-o $@ $(MODULE_OBJ) $(COMMON_OBJ) -lpam -lconfig
 
-# libcap and libconfig linked in: each first login execs the helper, and fewer
-# shared objects to map is a measurable part of that cost.
+# libcap, libconfig and libnftnl linked in: each first login execs the helper, and
+# fewer shared objects to map is a measurable part of that cost (Debian ships no
+# libmnl.a).
 $(B)/nsisolate-helper: $(HELPER_OBJ) $(COMMON_OBJ)
-	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -Wl,-Bstatic -lcap -lconfig -Wl,-Bdynamic
+	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -Wl,-Bstatic -lcap -lconfig -lnftnl -Wl,-Bdynamic -lmnl
 
 $(B)/nsisolate: $(CLI_OBJ) $(COMMON_OBJ)
 	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -lconfig
@@ -68,7 +70,7 @@ uninstall:
 # Debian packages the build and the tests need; apt-get only when one is missing.
 DEB_PKGS := gcc make pkg-config libpam0g-dev libcap-dev libconfig-dev pamtester openssh-server \
             openssh-client iproute2 util-linux procps psmisc clang libclang-rt-14-dev clang-format \
-            sudo libcap2-bin passwd login python3
+            sudo libcap2-bin passwd login python3 libmnl-dev libnftnl-dev nftables
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'ok installed' || echo $$p; done); \
@@ -83,7 +85,7 @@ deps:
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
-PAMT_BIN := $(B)/tests/pam-retval $(B)/tests/pam-hold
+PAMT_BIN := $(B)/tests/pam-retval $(B)/tests/pam-hold $(B)/tests/pam-fdcheck
 
 $(B)/tests/%: tests/unit/%.c $(COMMON_SRC) $(wildcard common/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)

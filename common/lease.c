@@ -349,6 +349,15 @@ bool nsi_lease_exists(int dirfd, uid_t uid)
 	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+bool nsi_net_leftovers(int dirfd, uid_t uid)
+{
+	char name[48];
+	struct stat st;
+
+	snprintf(name, sizeof(name), "%u.resolv", (unsigned)uid);
+	return nsi_lease_exists(dirfd, uid) || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 /* "UID.lease" with a decimal uid and nothing else. */
 static bool lease_file_uid(const char *name, uid_t *uid)
 {

@@ -85,6 +85,8 @@ int nsi_lease_read(int dirfd, uid_t uid, struct nsi_lease *ret);
 int nsi_lease_write(int dirfd, const struct nsi_lease *l);
 int nsi_lease_remove(int dirfd, uid_t uid);
 bool nsi_lease_exists(int dirfd, uid_t uid);
+/* UID.lease or a staged UID.resolv (network.dns) exists: a teardown has work to do. */
+bool nsi_net_leftovers(int dirfd, uid_t uid);
 /* Every lease of the directory (malloc'd array in *ret, count in *n). */
 int nsi_lease_scan(int dirfd, struct nsi_lease **ret, size_t *n);
 

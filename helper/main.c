@@ -29,6 +29,7 @@
 #include "config.h"
 #include "fsutil.h"
 #include "helper.h"
+#include "netns.h"
 #include "proto.h"
 #include "state.h"
 
@@ -108,7 +109,7 @@ static void read_request(struct nsi_request *req)
 	if (req->magic != NSI_PROTO_MAGIC || req->version != NSI_PROTO_VERSION ||
 	    req->size != sizeof(*req))
 		die(EPROTO, "request version mismatch");
-	if (req->op != NSI_OP_CREATE)
+	if (req->op != NSI_OP_CREATE && req->op != NSI_OP_TEARDOWN)
 		die(EPROTO, "unknown op %u", req->op);
 	if (!nsi_field_ok(req->user, sizeof(req->user)) ||
 	    !nsi_field_ok(req->service, sizeof(req->service)) ||
@@ -116,6 +117,25 @@ static void read_request(struct nsi_request *req)
 		die(EPROTO, "unterminated string in request");
 	if (!nsi_path_is_normal(req->config))
 		die(EPROTO, "config path is not absolute");
+}
+
+/*
+ * NSI_OP_TEARDOWN: remove what a dead veth set left in the host (link, nft
+ * chains, lease) with CAP_NET_ADMIN alone. Only the uid counts: NSS may no
+ * longer know the user, but if it does, the name must match.
+ */
+_Noreturn static void teardown(const struct nsi_request *req)
+{
+	static const cap_value_t teardown_caps[] = { CAP_NET_ADMIN };
+	struct passwd *pw = getpwuid((uid_t)req->uid);
+
+	if (req->uid == 0)
+		die(EPERM, "uid 0 has no set");
+	if (pw && strcmp(pw->pw_name, req->user) != 0)
+		die(ESRCH, "uid %u is not user %s", req->uid, req->user);
+	limit_caps(teardown_caps, (int)NSI_ARRAY_SIZE(teardown_caps));
+	reply.status = net_teardown((uid_t)req->uid, reply.msg, sizeof(reply.msg));
+	_exit(nsi_write_all(1, &reply, sizeof(reply)) < 0 || reply.status < 0);
 }
 
 int main(void)
@@ -153,6 +173,8 @@ int main(void)
 		die(errno, "setgroups: %m");
 
 	read_request(&req);
+	if (req.op == NSI_OP_TEARDOWN)
+		teardown(&req);
 	/* A private copy: later NSS calls (root_id check, matching) reuse getpw*'s buffer. */
 	if (getpwuid_r((uid_t)req.uid, &pwbuf, nssbuf, sizeof(nssbuf), &pw) != 0)
 		pw = NULL;
@@ -185,9 +207,12 @@ int main(void)
 	if (nsi_root_id_check(res.settings.userns.root_id, err, sizeof(err)) < 0)
 		die(EEXIST, "%s", err);
 
+	/* In the host's namespaces: leftovers of an earlier set, the lease, nft chains. */
+	net_prepare(&res.settings, pw->pw_uid);
+
 	/* Real root creates every namespace but the user one: nothing inside can reconfigure them. */
 	flags = CLONE_NEWNS;
-	if (res.settings.network.mode == NSI_NET_NONE)
+	if (res.settings.network.mode != NSI_NET_HOST)
 		flags |= CLONE_NEWNET;
 	if (res.settings.ipc)
 		flags |= CLONE_NEWIPC;
@@ -204,6 +229,7 @@ int main(void)
 	}
 	if (flags & CLONE_NEWNET)
 		lo_up();
+	net_setup(&res.settings, pw->pw_uid);
 	if (flags & CLONE_NEWIPC) {
 		r = setup_mqueue();
 		if (r < 0)

@@ -33,6 +33,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
+#include "lease.h"
 #include "proto.h"
 #include "state.h"
 
@@ -66,6 +67,7 @@ static struct {
 	bool userns;
 	pid_t opener;
 	pid_t forker;		/* set in the parent by the prepare handler */
+	gid_t user_gid;		/* the user's primary gid, mapped to itself */
 	uint64_t pid_ino;	/* the set's PID namespace, checked in the child */
 	int host_pid;		/* the opener's own PID namespace, to return to */
 	int fd[NSI_NS_COUNT];
@@ -125,9 +127,22 @@ static void atfork_child(void)
 			_exit(127);
 	}
 	if (armed.userns) {
+		gid_t rg, eg, sg;
+		bool keep_gid;
+
+		/*
+		 * login(1) sets the user's gid before it forks and only calls
+		 * setuid() in the child: keep a gid that is exactly the user's
+		 * primary group (mapped to itself); anything else becomes the
+		 * namespace's 0 and the application sets the gid itself.
+		 */
+		if (getresgid(&rg, &eg, &sg) < 0)
+			_exit(127);
+		keep_gid = armed.user_gid != 0 && rg == armed.user_gid && eg == armed.user_gid &&
+			   sg == armed.user_gid;
 		if (setns(armed.fd[NSI_NS_USER], CLONE_NEWUSER) < 0)
 			_exit(127);
-		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		if ((!keep_gid && setresgid(0, 0, 0) < 0) || setresuid(0, 0, 0) < 0)
 			_exit(127);
 		for (int c = 0; c < 64; c++)
 			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
@@ -169,8 +184,9 @@ static int parse_opts(pam_handle_t *ph, int argc, const char **argv, struct opts
 
 /* ---- spawning the helper without copying the opener's memory ---- */
 
-struct spawn_fds {
+struct spawn {
 	int in, out, err;
+	char *helper_stack;	/* top of the helper's stack, below the waiter's */
 };
 
 static int place_fd(int from, int to)
@@ -180,18 +196,43 @@ static int place_fd(int from, int to)
 	return dup2(from, to) < 0 ? -1 : 0;
 }
 
-/* Runs on its own stack in the opener's memory until execve: no allocation, no locks. */
-static int helper_child(void *arg)
+/* The helper: on its own stack in the opener's memory until execve; no allocation, no locks. */
+static int helper_exec(void *arg)
 {
-	const struct spawn_fds *f = arg;
+	const struct spawn *sp = arg;
 	char *const argv[] = { (char *)"nsisolate-helper", NULL };
 	char *const envp[] = { NULL };
 
-	if (place_fd(f->in, 0) < 0 || place_fd(f->out, 1) < 0 || place_fd(f->err, 2) < 0)
+	if (place_fd(sp->in, 0) < 0 || place_fd(sp->out, 1) < 0 || place_fd(sp->err, 2) < 0)
 		_exit(127);
 	close_range(3, ~0u, 0);
 	execve(NSI_HELPER_PATH, argv, envp);
 	_exit(127);
+}
+
+/*
+ * The waiter: the opener's direct child, in its memory while the opening
+ * thread is suspended (CLONE_VFORK). execve() resets a process's exit
+ * signal to SIGCHLD, so the helper cannot be the opener's child without
+ * signalling the application; the waiter never execs, exits with signal 0,
+ * and bounds the helper's run time.
+ */
+static int helper_waiter(void *arg)
+{
+	const struct spawn *sp = arg;
+	struct pollfd pf = { .events = POLLIN };
+	int pidfd = -1;
+	siginfo_t si;
+
+	if (clone(helper_exec, sp->helper_stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
+		  arg, &pidfd) < 0)
+		_exit(127);
+	pf.fd = pidfd;
+	if (poll(&pf, 1, HELPER_TIMEOUT_MS) == 0)
+		(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+	if (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0)
+		_exit(127);
+	_exit(si.si_code == CLD_EXITED ? si.si_status : 126);
 }
 
 static int fd_above_2(int fd)
@@ -210,7 +251,7 @@ static int run_helper(const struct nsi_request *req, struct nsi_reply *rep)
 	_cleanup_close_ int in_r = -1, in_w = -1, out_r = -1, out_w = -1, null = -1, pidfd = -1;
 	int p[2], r;
 	const size_t stack_size = 64 * 1024;
-	struct spawn_fds f;
+	struct spawn sp;
 	sigset_t all, old;
 	siginfo_t si;
 	void *stack;
@@ -224,6 +265,9 @@ static int run_helper(const struct nsi_request *req, struct nsi_reply *rep)
 		return -errno;
 	out_r = fd_above_2(p[0]);
 	out_w = fd_above_2(p[1]);
+	/* Read only after the helper is gone: never block on a pipe end someone kept. */
+	if (out_r >= 0 && fcntl(out_r, F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
 	null = fd_above_2(open("/dev/null", O_WRONLY | O_CLOEXEC));
 	if (in_r < 0 || in_w < 0 || out_r < 0 || out_w < 0 || null < 0)
 		return -EMFILE;
@@ -234,41 +278,35 @@ static int run_helper(const struct nsi_request *req, struct nsi_reply *rep)
 	nsi_closep(&in_w);
 	in_w = -1;
 
-	stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-		     -1, 0);
+	stack = mmap(NULL, 2 * stack_size, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		return -errno;
-	f = (struct spawn_fds){ in_r, out_w, null };
+	sp = (struct spawn){ in_r, out_w, null, (char *)stack + stack_size };
 	/*
-	 * CLONE_VM|CLONE_VFORK: no copy of a large opener; exit signal 0: no
-	 * SIGCHLD reaches the application's handler. Signals stay blocked in the
-	 * child until execve so no handler of the opener runs on its stack.
+	 * CLONE_VM|CLONE_VFORK: no copy of a large opener, and this thread
+	 * waits until the waiter is done; exit signal 0: no SIGCHLD reaches the
+	 * application. Signals stay blocked in both children, so no handler of
+	 * the opener runs on their stacks.
 	 */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = clone(helper_child, (char *)stack + stack_size, CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &f,
-		  &pidfd);
+	r = clone(helper_waiter, (char *)stack + 2 * stack_size, CLONE_VM | CLONE_VFORK | CLONE_PIDFD,
+		  &sp, &pidfd);
 	r = r < 0 ? -errno : 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	munmap(stack, stack_size);
+	munmap(stack, 2 * stack_size);
 	if (r < 0)
 		return r;
 	nsi_closep(&out_w);
 	out_w = -1;
-
-	{
-		struct pollfd pf = { .fd = out_r, .events = POLLIN };
-
-		r = poll(&pf, 1, HELPER_TIMEOUT_MS);
-		if (r == 0) {
-			(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-			r = -ETIMEDOUT;
-		}
-	}
-	n = r < 0 ? r : nsi_read_full(out_r, rep, sizeof(*rep));
 	/* Reap exactly our child: through its pidfd, never waitpid(-1). */
 	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR)
 		;
+	/* The helper has exited: its reply, if any, sits in the pipe. */
+	n = nsi_read_full(out_r, rep, sizeof(*rep));
+	if (n == -EAGAIN)
+		n = 0;
 	if (n < 0)
 		return (int)n;
 	if (n != (ssize_t)sizeof(*rep) || rep->magic != NSI_PROTO_MAGIC ||
@@ -328,6 +366,35 @@ fail:
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
 		nsi_closep(&fds[i]);
 	return -ESRCH;
+}
+
+/*
+ * A veth set leaves its host link, its nft chains and its lease outside its
+ * namespaces. The helper removes them (the module links no netlink
+ * library); only when UID.lease (or a staged UID.resolv) exists, so other
+ * sets spawn nothing. Called
+ * with the uid's lock held, once the set's processes are gone.
+ */
+static int end_network(pam_handle_t *ph, int run, uid_t uid, const char *user, const char *config)
+{
+	struct nsi_request req = { 0 };
+	struct nsi_reply rep = { 0 };
+	int r;
+
+	if (!nsi_net_leftovers(run, uid))
+		return 0;
+	req.magic = NSI_PROTO_MAGIC;
+	req.version = NSI_PROTO_VERSION;
+	req.size = sizeof(req);
+	req.op = NSI_OP_TEARDOWN;
+	req.uid = uid;
+	snprintf(req.user, sizeof(req.user), "%s", user);
+	snprintf(req.config, sizeof(req.config), "%s", config);
+	r = run_helper(&req, &rep);
+	if (r < 0)
+		pam_syslog(ph, LOG_ERR, "removing the network of the set of %s (uid %u): %s", user,
+			   (unsigned)uid, rep.msg[0] ? rep.msg : strerror(-r));
+	return r;
 }
 
 static int create_set(pam_handle_t *ph, const struct login *l, struct nsi_state *st, int *ret_pidfd,
@@ -455,11 +522,13 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 				snprintf(msg, msglen, "cannot end the previous set: %s", strerror(-r));
 				return r;
 			}
+			(void)end_network(ph, run, st->uid, st->user, l->config);
 			(void)nsi_state_remove(run, st->uid);
 			have = false;
 		} else if (nsi_state_prune(st) == 0 && nsi_set_count_members(st) == 0) {
 			/* A lingering set nobody lives in any more: reclaim it. */
 			(void)nsi_set_kill(st);
+			(void)end_network(ph, run, st->uid, st->user, l->config);
 			(void)nsi_state_remove(run, st->uid);
 			pam_syslog(ph, LOG_INFO, "reclaimed the empty set of %s (uid %u), keeper %d",
 				   st->user, (unsigned)st->uid, (int)st->keeper_pid);
@@ -475,7 +544,8 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	if (!have) {
 		r = create_set(ph, l, st, &pidfd, msg, msglen);
 		if (r < 0) {
-			/* No set and no state: the lock file goes too. */
+			/* No set and no state: what the helper leased goes, the lock file too. */
+			(void)end_network(ph, run, l->pw->pw_uid, l->pw->pw_name, l->config);
 			(void)nsi_lock_remove(run, l->pw->pw_uid);
 			return r;
 		}
@@ -483,7 +553,8 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	}
 	/* The set must hold a mount namespace, and a user namespace exactly when asked. */
 	if (!st->ns_ino[NSI_NS_MNT] || !!st->ns_ino[NSI_NS_USER] != l->res->settings.userns.enable ||
-	    !!st->ns_ino[NSI_NS_PID] != l->res->settings.pid) {
+	    !!st->ns_ino[NSI_NS_PID] != l->res->settings.pid ||
+	    !!st->ns_ino[NSI_NS_NET] != (l->res->settings.network.mode != NSI_NET_HOST)) {
 		snprintf(msg, msglen, "the set of uid %u lacks its namespaces", (unsigned)st->uid);
 		r = -EINVAL;
 		goto undo;
@@ -549,6 +620,7 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	}
 	memcpy(armed.fd, fds, sizeof(fds));
 	armed.userns = l->res->settings.userns.enable;
+	armed.user_gid = l->pw->pw_gid;
 	armed.opener = getpid();
 	armed.armed = true;
 
@@ -572,6 +644,7 @@ undo_fds:
 undo:
 	if (created && st->nsessions == 0) {
 		(void)nsi_set_kill(st);
+		(void)end_network(ph, run, st->uid, st->user, l->config);
 		(void)nsi_state_remove(run, st->uid);
 		(void)nsi_lock_remove(run, st->uid);
 	}
@@ -749,6 +822,7 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *ph, int flags, int argc, const
 			   (unsigned)st->uid, strerror(-r));
 		return PAM_SESSION_ERR;
 	}
+	(void)end_network(ph, run, st->uid, st->user, o.config);
 	(void)nsi_state_remove(run, st->uid);
 	(void)nsi_lock_remove(run, st->uid);
 	pam_syslog(ph, LOG_INFO, "tore down set of %s (uid %u), policy %s, keeper pid %d", st->user,
