@@ -21,6 +21,8 @@
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
+#include "lease.h"
+#include "proto.h"
 #include "state.h"
 
 static const char *config_path = NSI_DEFAULT_CONFIG;
@@ -274,22 +276,27 @@ static int list_one(int run, struct nsi_state *st, void *ud)
 	enum set_status s = set_status(st);
 	char created[32];
 
-	(void)run;
+	struct nsi_lease lease;
+	char addr[24] = "";
+
+	/* The session end of a veth set's /30 (network+2). */
+	if (nsi_lease_read(run, st->uid, &lease) == 0)
+		nsi_ipv4_format(lease.net + 2, addr, sizeof(addr));
 	fmt_time(st->created, created, sizeof(created));
 	if (!c->json) {
 		char ns[256] = "";
 		size_t len = 0;
 
 		if (c->n++ == 0)
-			printf("%-16s %7s %-16s %8s %8s %-10s %-20s %s\n", "USER", "UID", "POLICY", "KEEPER",
-			       "SESSIONS", "STATE", "CREATED", "NAMESPACES");
+			printf("%-16s %7s %-16s %8s %8s %-10s %-20s %-15s %s\n", "USER", "UID", "POLICY",
+			       "KEEPER", "SESSIONS", "STATE", "CREATED", "ADDRESS", "NAMESPACES");
 		for (size_t i = 0; i < NSI_NS_COUNT; i++)
 			if (st->ns_ino[i])
 				len += (size_t)snprintf(ns + len, sizeof(ns) - len, "%s%s:%" PRIu64,
 						        len ? "," : "", nsi_ns_types[i].name, st->ns_ino[i]);
-		printf("%-16s %7u %-16s %8d %8zu %-10s %-20s %s\n", st->user, (unsigned)st->uid,
+		printf("%-16s %7u %-16s %8d %8zu %-10s %-20s %-15s %s\n", st->user, (unsigned)st->uid,
 		       st->policy[0] ? st->policy : "(defaults)", (int)st->keeper_pid, st->nsessions,
-		       status_name(s), created, ns);
+		       status_name(s), created, addr[0] ? addr : "-", ns);
 		return 0;
 	}
 	printf("%s\n  {\"user\": ", c->n++ ? "," : "");
@@ -301,7 +308,12 @@ static int list_one(int run, struct nsi_state *st, void *ud)
 	for (size_t i = 0, k = 0; i < NSI_NS_COUNT; i++)
 		if (st->ns_ino[i])
 			printf("%s\"%s\": %" PRIu64, k++ ? ", " : "", nsi_ns_types[i].name, st->ns_ino[i]);
-	printf("}, \"address\": null, \"created\": ");
+	printf("}, \"address\": ");
+	if (addr[0])
+		json_str(addr);
+	else
+		printf("null");
+	printf(", \"created\": ");
 	json_str(created);
 	printf(", \"state\": ");
 	json_str(status_name(s));
@@ -377,6 +389,62 @@ static int find_set(const char *user, int run, struct nsi_state *st, const struc
 	return lock;
 }
 
+/*
+ * A veth set leaves a host link, nft chains and a lease behind its keeper:
+ * the helper removes them, as at the last logout (NSI_OP_TEARDOWN).
+ */
+static int end_network(int run, const struct nsi_state *st)
+{
+	struct nsi_request req = { 0 };
+	struct nsi_reply rep = { 0 };
+	int in[2], out[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (!nsi_net_leftovers(run, st->uid))
+		return 0;
+	req.magic = NSI_PROTO_MAGIC;
+	req.version = NSI_PROTO_VERSION;
+	req.size = sizeof(req);
+	req.op = NSI_OP_TEARDOWN;
+	req.uid = st->uid;
+	snprintf(req.user, sizeof(req.user), "%s", st->user);
+	snprintf(req.config, sizeof(req.config), "%s", config_path);
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		char *const argv[] = { (char *)"nsisolate-helper", NULL };
+		char *const envp[] = { NULL };
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		if (null < 0 || dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(null, 2) < 0)
+			_exit(127);
+		close_range(3, ~0u, 0);
+		execve(NSI_HELPER_PATH, argv, envp);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	(void)nsi_write_all(in[1], &req, sizeof(req));
+	close(in[1]);
+	n = nsi_read_full(out[0], &rep, sizeof(rep));
+	close(out[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(rep) || rep.magic != NSI_PROTO_MAGIC ||
+	    !nsi_field_ok(rep.msg, sizeof(rep.msg))) {
+		fprintf(stderr, "nsisolate: %s failed without a reply\n", NSI_HELPER_PATH);
+		return -EPROTO;
+	}
+	if (rep.status < 0)
+		fprintf(stderr, "nsisolate: removing the network of %s: %s\n", st->user,
+			rep.msg[0] ? rep.msg : strerror(-rep.status));
+	return rep.status < 0 ? rep.status : 0;
+}
+
 static int end_set(int run, struct nsi_state *st, const char *why)
 {
 	int r = nsi_set_kill(st);
@@ -385,6 +453,9 @@ static int end_set(int run, struct nsi_state *st, const char *why)
 		fprintf(stderr, "nsisolate: ending the set of %s: %s\n", st->user, strerror(-r));
 		return r;
 	}
+	r = end_network(run, st);
+	if (r < 0)
+		return r;
 	(void)nsi_state_remove(run, st->uid);
 	(void)nsi_lock_remove(run, st->uid);
 	printf("%s: ended the set of %s (uid %u), keeper %d\n", why, st->user, (unsigned)st->uid,

@@ -139,12 +139,12 @@ KB=$(keeper_of "$UIDB")
 run list
 check_eq "list: exit 0" 0 "$rc"
 check_match "list: a header names the columns" \
-	'^USER +UID +POLICY +KEEPER +SESSIONS +STATE +CREATED +NAMESPACES$' "$out"
+	'^USER +UID +POLICY +KEEPER +SESSIONS +STATE +CREATED +ADDRESS +NAMESPACES$' "$out"
 row=$(awk -v u=$UA '$1 == u' <<<"$out")
 created_a=$(awk '$1 == "created" { print $2 }' "$NSI_STATE_DIR/$UIDA.state")
 iso_a=$(date -u -d "@$created_a" +%Y-%m-%dT%H:%M:%SZ)
 check_match "list: $UA's row: user, uid, policy, keeper, 1 session, live, created" \
-	"^$UA +$UIDA +admtest +$KA +1 +live +$iso_a +" "$row"
+	"^$UA +$UIDA +admtest +$KA +1 +live +$iso_a +- +" "$row"
 ns_text=$(awk '$1 == "ns" { printf "%s%s:%s", n++ ? "," : "", $2, $3 }' "$NSI_STATE_DIR/$UIDA.state")
 check_match "list: $UA's row: the namespaces of the state ($ns_text)" " $ns_text\$" "$row"
 check_match "list: $UB's row: policy (defaults), live" \

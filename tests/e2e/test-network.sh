@@ -258,6 +258,8 @@ check_match "veth: eth0 has network+2/30 ($sess1)" "^[0-9]+: eth0 +inet ${sess1/
 check_nomatch "veth: eth0 has no IPv6 address (not even link-local)" 'inet6' "$out"
 check_match "veth: disable_ipv6 = 1 on eth0" '^v6=1$' "$out"
 check_match "veth: the default route goes via the host end ($host1)" "^default via ${host1//./\\.} dev eth0" "$out"
+out=$("$NSI_BUILD/nsisolate" list --json 2>&1 | python3 -c 'import json,sys; print(" ".join(s["address"] or "-" for s in json.load(sys.stdin) if s["uid"] == '"$UID1"'))' 2>&1)
+check_eq "veth: nsisolate list --json shows the session address ($sess1)" "$sess1" "$out"
 out=$(ip -o addr show dev "nsi$UID1" 2>&1)
 check_match "veth: host link nsi$UID1 has network+1/30 ($host1)" "inet ${host1//./\\.}/30 " "$out"
 check_nomatch "veth: the host link has no IPv6 address" 'inet6' "$out"
@@ -418,6 +420,25 @@ check "crash: the next login works" pamtester $PAM_SVC $U1 open_session close_se
 check "crash: it logged the lost keeper" wait_log "set of $U1 \(uid $UID1\) lost its keeper $k"
 pam_release
 check_no_net_left "crash: nothing of the old set is left" "$UID1"
+
+# The same dead set, reclaimed by the administrator instead of a login.
+if pam_hold $PAM_SVC $U1; then pass "gc: pam-hold opens a set"; else fail "gc: pam-hold opens a set" "$(cat "$HOLD_OUT")"; fi
+k=$(keeper_of "$UID1")
+[ -n "$k" ] && kill -KILL "$k"
+check "gc: the keeper $k is gone" wait_until 5 gone "$k"
+check "gc: control: the dead set's lease and chains are still there" \
+	test -e "$RUN/$UID1.lease" -a -n "$(nft_chains_of "$UID1")"
+out=$("$NSI_BUILD/nsisolate" gc 2>&1)
+check_match "gc: reports the dead set it ended" "gc \(keeper dead\): ended the set of $U1" "$out"
+check_no_net_left "gc: no link, chain or lease of the dead set is left" "$UID1"
+pam_release
+
+# stop: a live veth set ends with its network.
+if pam_hold $PAM_SVC $U1; then pass "stop: pam-hold opens a set"; else fail "stop: pam-hold opens a set" "$(cat "$HOLD_OUT")"; fi
+check "stop: control: the live set has its link" ip link show "nsi$UID1"
+check "stop: nsisolate stop succeeds" "$NSI_BUILD/nsisolate" stop $U1
+check_no_net_left "stop: no link, chain or lease of the stopped set is left" "$UID1"
+pam_release
 
 # ================================================================ 5 refusals
 diag "5: refusals"
