@@ -51,6 +51,8 @@ mkuser nsitbench0 # permit and pam_namespace
 mkuser nsitbench1 # module, first logins
 mkuser nsitbench2 # module, joining logins (one session held)
 mkuser nsitbench3 # module with userns, first logins
+mkuser nsitbench4 # module with network none, first logins
+mkuser nsitbench5 # module with network veth, first logins
 
 mkservice nsit-bench-permit "session required pam_permit.so"
 mkservice nsit-bench-ns "session required pam_permit.so
@@ -85,17 +87,30 @@ defaults = {
   network = { mode = "host"; };
 };'
 CONF_USERNS=$CONF
+for m in none veth; do
+	mkconf bench-$m 'version = 1;
+defaults = {
+  tmp = { dirs = ["/tmp"]; method = "tmpfs"; size = "64M"; };
+  home = { mode = "shared"; };
+  userns = { enable = false; };
+  ipc = false;
+  network = { mode = "'$m'"; subnet = "10.213.240.0/24"; };
+};'
+	mkservice nsit-bench-mod$m "$(modline "$CONF")"
+done
 mkservice nsit-bench-mod "$(modline "$CONF_PLAIN")"
 mkservice nsit-bench-modu "$(modline "$CONF_USERNS")"
 
-VARIANTS=(permit pam_ns mod-first mod-join mod-userns)
+VARIANTS=(permit pam_ns mod-first mod-join mod-userns mod-none mod-veth)
 declare -A SVC=([permit]=nsit-bench-permit [pam_ns]=nsit-bench-ns [mod-first]=nsit-bench-mod
-	[mod-join]=nsit-bench-mod [mod-userns]=nsit-bench-modu)
+	[mod-join]=nsit-bench-mod [mod-userns]=nsit-bench-modu [mod-none]=nsit-bench-modnone
+	[mod-veth]=nsit-bench-modveth)
 declare -A USR=([permit]=nsitbench0 [pam_ns]=nsitbench0 [mod-first]=nsitbench1
-	[mod-join]=nsitbench2 [mod-userns]=nsitbench3)
+	[mod-join]=nsitbench2 [mod-userns]=nsitbench3 [mod-none]=nsitbench4 [mod-veth]=nsitbench5)
 declare -A LABEL=([permit]="pam_permit only (baseline)" [pam_ns]="pam_namespace /tmp tmpfs:noinit"
 	[mod-first]="nsisolate first login" [mod-join]="nsisolate joining login"
-	[mod-userns]="nsisolate first login +userns")
+	[mod-userns]="nsisolate first login +userns" [mod-none]="nsisolate first login +net none"
+	[mod-veth]="nsisolate first login +net veth")
 declare -A BROKEN=()
 
 # one_run VARIANT: one timed open+close; prints microseconds; status of pamtester.
@@ -247,6 +262,21 @@ closing() {
 closing mod-first "added(module first)/added(pam_namespace):"
 closing mod-join "added(module join)/added(pam_namespace):"
 closing mod-userns "added(module first +userns)/added(pam_namespace):"
+# Network modes against the plain first login of this run, and that extra
+# against the in-process floors of ../shared/research/perf-limits.md §2
+# (netns + lo up 664 µs; veth pair, 2 addresses, both up: 1673 µs there).
+netline() {
+	local v=$1 what=$2 floor=$3
+	if [ -z "${MED[$v]:-}" ] || [ -n "${BROKEN[$v]:-}" ] || [ -z "${MED[mod-first]:-}" ] || [ -n "${BROKEN[mod-first]:-}" ]; then
+		printf '%-52s %s
+' "$what" "n/a (a variant failed)"
+	else
+		printf '%-52s %d µs, %s x the %d µs floor\n' "$what" $((MED[$v] - MED[mod-first])) \
+			"$(ratio $((MED[$v] - MED[mod-first])) "$floor")" "$floor"
+	fi
+}
+netline mod-none "network none over a host-mode first login:" 664
+netline mod-veth "network veth over a host-mode first login:" 1673
 echo
 echo "host mounts (findmnt | wc -l): before $mounts_before, sessions held $mounts_held," \
 	"end of rounds $mounts_held_end, after $mounts_after" \
