@@ -450,8 +450,8 @@ int nsi_expand_path(const char *tmpl, const char *home, const char *user, char *
 		size_t alen;
 
 		if (!strncmp(p, "$HOME", 5)) {
-			/* Only as the first component: "$HOME/x". */
-			if (p != tmpl || (p[5] && p[5] != '/'))
+			/* Only as the first component: "$HOME/x", and only an absolute home. */
+			if (p != tmpl || (p[5] && p[5] != '/') || home[0] != '/')
 				return -EINVAL;
 			add = home;
 			alen = strlen(home);
@@ -537,7 +537,7 @@ static void apply_tmp(struct ctx *c, const config_setting_t *g, struct nsi_setti
 			for (int j = 0; j < n; j++) {
 				const char *d = config_setting_get_string_elem(e, j);
 
-				if (!path_template_ok(d)) {
+				if (strcmp(d, "/") != 0 && !path_template_ok(d)) {
 					diag_err(c, elem_line(e, j),
 						 "%s: \"%s\" is not a normalized absolute path", key, d);
 					ok = false;
@@ -607,6 +607,10 @@ static void apply_home(struct ctx *c, const config_setting_t *g, struct nsi_sett
 				continue;
 			if (*v && (!nsi_path_is_normal(v) || strlen(v) >= NSI_PATH_LEN)) {
 				diag_err(c, line_of(e), "%s: \"%s\" is not a normalized absolute path", key, v);
+				continue;
+			}
+			if (strchr(v, '$')) {
+				diag_err(c, line_of(e), "%s: \"%s\": no $ expansion in the skeleton path", key, v);
 				continue;
 			}
 			memset(s->home.skel, 0, sizeof(s->home.skel));

@@ -67,14 +67,22 @@ static void limit_caps(const cap_value_t *keep, int n)
 {
 	cap_t caps = cap_init();
 
-	/* The bounding set first (needs CAP_SETPCAP), then the process sets. */
+	/* The bounding set first, CAP_SETPCAP (which that needs) last; then the process sets. */
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP + 32; c++) {
-		bool wanted = false;
+		bool wanted = c == CAP_SETPCAP;
 
 		for (int i = 0; i < n; i++)
 			wanted |= keep[i] == c;
 		if (!wanted && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno == EINVAL)
 			break;
+	}
+	{
+		bool keep_setpcap = false;
+
+		for (int i = 0; i < n; i++)
+			keep_setpcap |= keep[i] == CAP_SETPCAP;
+		if (!keep_setpcap && prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0) < 0 && errno != EPERM)
+			die(errno, "cannot drop CAP_SETPCAP: %m");
 	}
 	if (!caps || cap_set_flag(caps, CAP_PERMITTED, n, keep, CAP_SET) < 0 ||
 	    cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) < 0 || cap_set_proc(caps) < 0)

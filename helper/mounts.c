@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "helper.h"
+#include "state.h"
 
 #define INSTANCE_ROOT "/var/lib/nsisolate"
 
@@ -179,6 +180,11 @@ int setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u)
 		if (nsi_expand_path(s->tmp.dirs[i], u->home, u->name, dir, sizeof(dir)) < 0)
 			die(EINVAL, "tmp.dirs: \"%s\" does not expand to a path for %s", s->tmp.dirs[i],
 			    u->name);
+		/* What the template check saw before expansion, once more after it. */
+		if (!strcmp(dir, "/") || !strcmp(dir, "/proc") || !strncmp(dir, "/proc/", 6) ||
+		    !strcmp(dir, NSI_RUN_DIR) || !strncmp(dir, NSI_RUN_DIR "/", sizeof(NSI_RUN_DIR)))
+			die(EINVAL, "tmp.dirs: \"%s\" expands to %s, which cannot be polyinstantiated",
+			    s->tmp.dirs[i], dir);
 		target = walk_target(dir, u, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, sizeof(why));
 		if (target == -ENOENT)
 			continue;	/* documented: a missing tmp dir is skipped */

@@ -1,7 +1,10 @@
 #!/bin/bash
 # nsisolate(8) check and explain: exit codes (0 ok, 1 bad policy or user, 2
 # usage) and exact output. Runs as root; creates a test user and two groups
-# (prefix "nsic") and a private temp dir, all removed on exit.
+# (prefix "nsic") and a private temp dir, all removed on exit. The host
+# warnings of check must not depend on the host: dev.tty.legacy_tiocsti is set
+# to 0 for the run (restored on exit), and the user.max_user_namespaces = 0
+# warning, which the run cannot change, is left out of the compared stderr.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BIN=${NSI_BIN:-build/nsisolate}
@@ -15,8 +18,11 @@ made_user=0
 made_p=0
 made_s=0
 T=
+TIOCSTI=/proc/sys/dev/tty/legacy_tiocsti
+tiocsti_saved=
 
 cleanup() {
+	[ -n "$tiocsti_saved" ] && echo "$tiocsti_saved" >"$TIOCSTI"
 	[ "$made_user" = 1 ] && userdel "$U" >/dev/null 2>&1
 	[ "$made_p" = 1 ] && groupdel "$P" >/dev/null 2>&1
 	[ "$made_s" = 1 ] && groupdel "$S" >/dev/null 2>&1
@@ -40,12 +46,23 @@ show() { # LABEL TEXT
 	printf '%s\n' "$2" | sed "s/^/#   $1: /"
 }
 
-# run ARGS...: sets rc, out, err
-run() {
-	"$BIN" "$@" >"$T/out" 2>"$T/err"
+# The one host warning this run cannot turn off.
+NOUSERNS_WARNING="warning: user.max_user_namespaces = 0: sets with userns.enable = true cannot be created"
+TIOCSTI_WARNING="warning: dev.tty.legacy_tiocsti = 1: a su or runuser session can inject input into the calling terminal (TIOCSTI); set it to 0"
+
+# run_cmd CMD ARGS...: sets rc, out, err (without the host's max_user_namespaces
+# warning) and err_all (everything on stderr)
+run_cmd() {
+	"$@" >"$T/out" 2>"$T/err"
 	rc=$?
 	out=$(cat "$T/out")
-	err=$(cat "$T/err")
+	err_all=$(cat "$T/err")
+	err=$(grep -vxF -- "$NOUSERNS_WARNING" "$T/err")
+}
+
+# run ARGS...: nsisolate ARGS
+run() {
+	run_cmd "$BIN" "$@"
 }
 
 is_rc() { # WANT DESC
@@ -88,6 +105,14 @@ if [ ! -x "$BIN" ]; then
 	exit 1
 fi
 T=$(mktemp -d /tmp/nsi-test-cli-XXXXXX) || exit 1
+if [ -e "$TIOCSTI" ]; then
+	tiocsti_saved=$(cat "$TIOCSTI") || exit 1
+	if ! echo 0 >"$TIOCSTI"; then
+		tiocsti_saved=
+		echo "not ok 1 - setup: cannot set $TIOCSTI to 0"
+		exit 1
+	fi
+fi
 groupadd "$P" && made_p=1
 groupadd "$S" && made_s=1
 useradd -M -N -g "$P" -G "$S" -s /usr/sbin/nologin -c "nsisolate cli test" "$U" && made_user=1
@@ -226,9 +251,120 @@ else
 	is_err "$FRG: userns.root_id $GID_S belongs to group \"$S\"" "check: names the group owning root_id"
 fi
 
+# ---- host warnings: first on stderr, never an error ----
+if [ -n "$tiocsti_saved" ]; then
+	echo 1 >"$TIOCSTI"
+	run check --config "$F"
+	is_rc 0 "host: check exits 0 with dev.tty.legacy_tiocsti = 1"
+	is_out "$F: ok, 3 policies" "host: the ok line despite the host warning"
+	is_err "$TIOCSTI_WARNING" "host: check warns about dev.tty.legacy_tiocsti = 1"
+	run check --config "$FW"
+	is_rc 0 "host: the host warning and the policy's warnings: exits 0"
+	is_err "$TIOCSTI_WARNING
+warning: $FW:3: match.users: unknown user \"nsic_nx_$$\"
+warning: $FW:3: match.groups: unknown group \"nsic_nxg_$$\"" "host: the host warning comes before the policy's warnings"
+	run check --config "$FE"
+	is_rc 1 "host: a file with errors still exits 1"
+	[ "$(head -n 1 <<<"$err")" = "$TIOCSTI_WARNING" ] && [ "$(wc -l <<<"$err")" -eq 7 ]
+	ok $? "host: the host warning comes before the six errors" || show got "$err"
+	run explain "$U" --config "$F"
+	is_rc 0 "host: explain exits 0 with dev.tty.legacy_tiocsti = 1"
+	is_err "" "host: explain prints no host warning"
+	echo 0 >"$TIOCSTI"
+	run check --config "$F"
+	lacks_line "$err_all" "$TIOCSTI_WARNING" "host: no dev.tty.legacy_tiocsti warning with 0"
+else
+	ok 0 "host: (skipped: no $TIOCSTI on this kernel)"
+fi
+
+# user.max_user_namespaces belongs to the user namespace: 0 in a new one leaves the host alone.
+if unshare -U -r true 2>/dev/null; then
+	run_cmd unshare -U -r sh -c 'echo 0 >/proc/sys/user/max_user_namespaces && exec "$@"' sh \
+		"$BIN" check --config "$F"
+	is_rc 0 "host: check exits 0 with user.max_user_namespaces = 0"
+	is_out "$F: ok, 3 policies" "host: the ok line despite user.max_user_namespaces = 0"
+	[ "$err_all" = "$NOUSERNS_WARNING" ]
+	ok $? "host: check warns about user.max_user_namespaces = 0" ||
+		{ show got "$err_all"; show expected "$NOUSERNS_WARNING"; }
+else
+	ok 0 "host: (skipped: cannot create a user namespace here)"
+fi
+
+# ---- home, hide, readonly ----
+FB=$(conf badpaths <<'EOF'
+version = 1;
+defaults = {
+  home = { mode = "private"; skel = "etc/skel"; size = "2T"; };
+  hide = [ "$HOMEX/a", "/", "$HOME/../x" ];
+};
+policies = ( { name = "p"; readonly = [ "/a/$HOME", "$FOO/x" ]; home = { skel = "/etc//skel"; }; } );
+EOF
+)
+run check --config "$FB"
+is_rc 1 "check: bad home, hide and readonly values exit 1"
+is_out "" "check: no ok line for bad home, hide and readonly values"
+is_err "$FB:3: home.skel: \"etc/skel\" is not a normalized absolute path
+$FB:3: home.size: invalid size \"2T\" (expected 1M to 1024G, e.g. \"256M\")
+$FB:4: hide: \"\$HOMEX/a\" is not an absolute path (\"\$HOME/...\" and \$USER allowed)
+$FB:4: hide: \"/\" is not an absolute path (\"\$HOME/...\" and \$USER allowed)
+$FB:4: hide: \"\$HOME/../x\" is not an absolute path (\"\$HOME/...\" and \$USER allowed)
+$FB:6: readonly: \"/a/\$HOME\" is not an absolute path (\"\$HOME/...\" and \$USER allowed)
+$FB:6: readonly: \"\$FOO/x\" is not an absolute path (\"\$HOME/...\" and \$USER allowed)
+$FB:6: home.skel: \"/etc//skel\" is not a normalized absolute path" \
+	"check: every bad home, hide and readonly value with file and line"
+
+FK=$(conf kiosk <<EOF
+version = 1;
+defaults = {
+  home = { skel = "/etc/kiosk/skel"; size = "512M"; };
+  hide = [ "\$HOME/.gnupg" ];
+};
+policies = (
+  { name = "kiosk"; match = { users = ["$U"]; };
+    home = { mode = "ephemeral"; size = "1G"; }; pid = true;
+    tmp = { dirs = [ "/tmp", "\$HOME/tmp" ]; };
+    readonly = [ "\$HOME/.ssh", "/var/mail/\$USER" ]; }
+);
+EOF
+)
+run check --config "$FK"
+is_rc 0 "check: home, hide, readonly and template tmp.dirs are accepted"
+is_out "$FK: ok, 1 policy" "check: ok line for home, hide and readonly"
+is_err "" "check: nothing on stderr for home, hide and readonly"
+run explain "$U" --config "$FK"
+is_rc 0 "explain kiosk: exits 0"
+has_line "$out" "policy:   kiosk" "explain kiosk: the user's policy"
+settings_kiosk='isolate = true;
+tmp = {
+  dirs = [ "/tmp", "$HOME/tmp" ];
+  method = "tmpfs";
+  size = "256M";
+};
+home = {
+  mode = "ephemeral";
+  skel = "/etc/kiosk/skel";
+  size = "1G";
+};
+network = { mode = "host"; };
+pid = true;
+ipc = true;
+hostname = "";
+userns = { enable = true; nested = false; root_id = 2147483646; };
+hide = [ "$HOME/.gnupg" ];
+readonly = [ "$HOME/.ssh", "/var/mail/$USER" ];
+on_last_logout = "kill";
+on_error = "deny";'
+[ "$(sed -n '/^effective settings:$/,$p' <<<"$out" | tail -n +2)" = "$settings_kiosk" ]
+ok $? "explain kiosk: home merged key by key, hide from the defaults, templates unexpanded" ||
+	show got "$(sed -n '/^effective settings:$/,$p' <<<"$out")"
+
 # ---- usage ----
 usage="usage: nsisolate check [--config FILE]
-       nsisolate explain USER [--service NAME] [--config FILE]"
+       nsisolate explain USER [--service NAME] [--config FILE]
+       nsisolate list [--json]
+       nsisolate enter USER [--as-user] [-- CMD [ARG...]]
+       nsisolate stop USER
+       nsisolate gc"
 run
 is_rc 2 "usage: no command exits 2"
 is_err "$usage" "usage: printed on stderr"
@@ -260,7 +396,11 @@ tmp = {
   method = "instance";
   size = "1G";
 };
-home = { mode = "shared"; };
+home = {
+  mode = "shared";
+  skel = "/etc/skel";
+  size = "256M";
+};
 network = { mode = "host"; };
 pid = false;
 ipc = true;
@@ -276,7 +416,11 @@ tmp = {
   method = "tmpfs";
   size = "1G";
 };
-home = { mode = "shared"; };
+home = {
+  mode = "shared";
+  skel = "/etc/skel";
+  size = "256M";
+};
 network = { mode = "none"; };
 pid = false;
 ipc = true;

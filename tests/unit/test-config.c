@@ -618,7 +618,11 @@ static const char builtin_print[] =
 	"  method = \"tmpfs\";\n"
 	"  size = \"256M\";\n"
 	"};\n"
-	"home = { mode = \"shared\"; };\n"
+	"home = {\n"
+	"  mode = \"shared\";\n"
+	"  skel = \"/etc/skel\";\n"
+	"  size = \"256M\";\n"
+	"};\n"
 	"network = { mode = \"host\"; };\n"
 	"pid = false;\n"
 	"ipc = true;\n"
@@ -659,6 +663,8 @@ static void test_builtin(void)
 	is_int(s.tmp.method, NSI_TMP_TMPFS, "builtin: tmp.method = tmpfs");
 	is_int(s.tmp.size, 256ull << 20, "builtin: tmp.size = 256M");
 	is_int(s.home.mode, NSI_HOME_SHARED, "builtin: home.mode = shared");
+	is_str(s.home.skel, "/etc/skel", "builtin: home.skel = /etc/skel");
+	is_int(s.home.size, 256ull << 20, "builtin: home.size = 256M");
 	is_int(s.network.mode, NSI_NET_HOST, "builtin: network.mode = host");
 	ok(!s.pid && s.ipc, "builtin: pid = false, ipc = true");
 	is_str(s.hostname, "", "builtin: hostname empty");
@@ -717,14 +723,14 @@ static void test_all_keys(void)
 		       "  isolate = false;\n"
 		       "  tmp = { dirs = [\"/tmp\", \"/srv/scratch\"]; method = \"instance\"; "
 		       "size = \"1G\"; };\n"
-		       "  home = { mode = \"shared\"; };\n"
+		       "  home = { mode = \"private\"; skel = \"/srv/skel\"; size = \"2G\"; };\n"
 		       "  network = { mode = \"none\"; };\n"
 		       "  pid = false;\n"
 		       "  ipc = false;\n"
 		       "  hostname = \"box-%u\";\n"
 		       "  userns = { enable = false; nested = true; root_id = 123456789; };\n"
-		       "  hide = [];\n"
-		       "  readonly = [];\n"
+		       "  hide = [\"$HOME/.ssh\"];\n"
+		       "  readonly = [\"/srv/$USER\", \"/etc\"];\n"
 		       "  on_last_logout = \"linger\";\n"
 		       "  on_error = \"allow\";\n"
 		       "};\n"
@@ -737,19 +743,25 @@ static void test_all_keys(void)
 	   "tmp.dirs applied");
 	is_int(s->tmp.method, NSI_TMP_INSTANCE, "tmp.method = instance applied");
 	is_int(s->tmp.size, 1ull << 30, "tmp.size = 1G applied");
-	is_int(s->home.mode, NSI_HOME_SHARED, "home.mode = shared applied");
+	is_int(s->home.mode, NSI_HOME_PRIVATE, "home.mode = private applied");
+	is_str(s->home.skel, "/srv/skel", "home.skel applied");
+	is_int(s->home.size, 2ull << 30, "home.size = 2G applied");
 	is_int(s->network.mode, NSI_NET_NONE, "network.mode = none applied");
 	ok(!s->pid && !s->ipc, "pid = false and ipc = false applied");
 	is_str(s->hostname, "box-%u", "hostname template kept unexpanded in the settings");
 	ok(!s->userns.enable && s->userns.nested, "userns.enable/nested applied");
 	is_int(s->userns.root_id, 123456789, "userns.root_id applied");
+	ok(s->nhide == 1 && !strcmp(s->hide[0], "$HOME/.ssh"), "hide applied, unexpanded");
+	ok(s->nreadonly == 2 && !strcmp(s->readonly[0], "/srv/$USER") &&
+		   !strcmp(s->readonly[1], "/etc"),
+	   "readonly applied, unexpanded");
 	is_int(s->on_last_logout, NSI_LAST_LINGER, "on_last_logout = linger applied");
 	is_int(s->on_error, NSI_ONERR_ALLOW, "on_error = allow applied");
 
 	/* Each enum value, and the boundaries of the numeric ones. */
 	{
 		static const char *const methods[] = { "tmpfs", "instance", "shared" };
-		static const char *const modes[] = { "host", "none" };
+		static const char *const modes[] = { "host", "none", "veth" };
 		static const struct {
 			const char *s;
 			uint64_t v;
@@ -1041,7 +1053,6 @@ static void test_errors(void)
 		"    \"/a/./b\", # E: tmp.dirs: \"/a/./b\" is not a normalized absolute path\n"
 		"    \"/a/../b\", # E: tmp.dirs: \"/a/../b\" is not a normalized absolute path\n"
 		"    \"\", # E: tmp.dirs: \"\" is not a normalized absolute path\n"
-		"    \"/\", # E: tmp.dirs: \"/\" cannot be polyinstantiated\n"
 		"    \"/proc\" ]; }; }, # E: tmp.dirs: \"/proc\" cannot be polyinstantiated\n"
 		"  { name = \"b\"; tmp = { dirs = [\n"
 		"    \"/proc/sys\", # E: tmp.dirs: \"/proc/sys\" cannot be polyinstantiated\n"
@@ -1049,10 +1060,10 @@ static void test_errors(void)
 		"polyinstantiated\n"
 		"    \"/run/nsisolate/1000\", # E: tmp.dirs: \"/run/nsisolate/1000\" cannot be "
 		"polyinstantiated\n"
-		"    \"$HOME/tmp\", # E: tmp.dirs: \"$HOME/tmp\": $HOME paths are not supported by "
-		"this build\n"
+		"    \"$HOME/tmp\",\n"
 		"    \"/tmp\",\n"
 		"    \"/var/tmp\",\n"
+		"    \"$HOME/tmp\", # E: tmp.dirs: \"$HOME/tmp\" listed twice\n"
 		"    \"/tmp\" ]; }; }, # E: tmp.dirs: \"/tmp\" listed twice\n"
 		"  { name = \"c\"; tmp = { dirs = [\"/1\", \"/2\", \"/3\", \"/4\", \"/5\", \"/6\", "
 		"\"/7\", \"/8\", \"/9\"]; }; } # E: tmp.dirs: more than 8 entries\n"
@@ -1070,34 +1081,41 @@ static void test_errors(void)
 		check_text("tmp.dirs: a 256-byte path is refused", cfg);
 	}
 
+	/* Apart: "/" is refused as a directory that cannot be polyinstantiated, not as a bad path. */
+	check_text("tmp.dirs: \"/\" cannot be polyinstantiated",
+		   "version = 1;\n"
+		   "defaults = { tmp = { dirs = [\"/\"]; }; }; # E: tmp.dirs: \"/\" cannot be "
+		   "polyinstantiated\n");
+
 	check_text(
-		"keys and values not supported by this build",
+		"tmp.dirs: bad templates",
 		"version = 1;\n"
-		"defaults = {\n"
-		"  home = {\n"
-		"    mode = \"private\"; # E: home.mode: \"private\" is not supported by this "
-		"build\n"
-		"    skel = \"/etc/skel\"; # E: home.skel: not supported by this build\n"
-		"    size = \"1G\"; # E: home.size: not supported by this build\n"
-		"  };\n"
-		"  hide = [\"/secret\"]; # E: hide: not supported by this build\n"
-		"  readonly = [\"/etc\"]; # E: readonly: not supported by this build\n"
-		"};\n"
 		"policies = (\n"
-		"  { name = \"k\"; home = { mode = \"ephemeral\"; }; } # E: home.mode: "
-		"\"ephemeral\" "
-		"is not supported by this build\n"
+		"  { name = \"a\"; tmp = { dirs = [\n"
+		"    \"$HOMEX/tmp\", # E: tmp.dirs: \"$HOMEX/tmp\" is not a normalized absolute "
+		"path\n"
+		"    \"/a/$HOME\", # E: tmp.dirs: \"/a/$HOME\" is not a normalized absolute path\n"
+		"    \"/a$HOME\", # E: tmp.dirs: \"/a$HOME\" is not a normalized absolute path\n"
+		"    \"$HOME/../tmp\", # E: tmp.dirs: \"$HOME/../tmp\" is not a normalized "
+		"absolute path\n"
+		"    \"$FOO/tmp\", # E: tmp.dirs: \"$FOO/tmp\" is not a normalized absolute path\n"
+		"    \"$USER/tmp\", # E: tmp.dirs: \"$USER/tmp\" is not a normalized absolute "
+		"path\n"
+		"    \"$HOME/\" ]; }; }, # E: tmp.dirs: \"$HOME/\" is not a normalized absolute "
+		"path\n"
+		"  { name = \"b\"; tmp = { dirs = [\"$HOME/tmp\", \"/scratch/$USER\"]; }; }\n"
 		");\n");
 
-	{
-		char cfg[2048] = "version = 1;\ndefaults = { hide = [";
-
-		for (int i = 0; i < 17; i++)
-			snprintf(cfg + strlen(cfg), sizeof(cfg) - strlen(cfg), "%s\"/h%d\"",
-				 i ? ", " : "", i);
-		strcat(cfg, "]; }; # E: hide: more than 16 entries\n");
-		check_text("hide: more than 16 entries", cfg);
-	}
+	check_text("home: wrong types",
+		   "version = 1;\n"
+		   "defaults = {\n"
+		   "  home = {\n"
+		   "    skel = 1; # E: home.skel: expected a string\n"
+		   "    size = 256; # E: home.size: expected a string\n"
+		   "  };\n"
+		   "};\n"
+		   "policies = ( { name = \"p\"; home = { skel = [\"/etc/skel\"]; }; } ); # E: "
+		   "home.skel: expected a string\n");
 
 	check_text("policy names: missing, wrong type, invalid, duplicate",
 		   "version = 1;\n"
@@ -1239,6 +1257,400 @@ static void test_errors(void)
 	}
 }
 
+/* ---- home, hide and readonly ---- */
+
+static void test_home_keys(void)
+{
+	static const char *const modes[] = { "shared", "private", "ephemeral" };
+	static const struct {
+		const char *s;
+		uint64_t v;
+	} sizes[] = {
+		{ "1M", 1ull << 20 },	  { "1048576", 1ull << 20 }, { "1024k", 1ull << 20 },
+		{ "512m", 512ull << 20 }, { "3g", 3ull << 30 },	     { "1024G", 1ull << 40 }
+	};
+	static const char *const bad_sizes[] = { "1023K",
+						 "1048575",
+						 "1025G",
+						 "1T",
+						 "0",
+						 "",
+						 "-1M",
+						 "1.5G",
+						 "256 M",
+						 "M",
+						 "99999999999999999999G" };
+	static const char *const bad_skels[] = { "etc/skel",	"/etc/skel/",	"/etc//skel",
+						 "/etc/./skel", "/etc/../skel", "$HOME/skel",
+						 "./skel",	"/etc/skel/.." };
+	struct nsi_user u = fake_user("someone", 4242, "sshd");
+	struct nsi_resolved res;
+	struct nsi_settings *s = &res.settings;
+	char cfg[1024], want[NSI_PATH_LEN];
+	char *big = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	for (size_t i = 0; i < NSI_ARRAY_SIZE(modes); i++) {
+		snprintf(cfg, sizeof(cfg),
+			 "version = 1;\ndefaults = { home = { mode = \"%s\"; }; };\n", modes[i]);
+		ok(resolve_simple(cfg, &u, &res) == 0 && (size_t)s->home.mode == i,
+		   "home.mode = \"%s\" accepted", modes[i]);
+	}
+	for (size_t i = 0; i < NSI_ARRAY_SIZE(sizes); i++) {
+		snprintf(cfg, sizeof(cfg),
+			 "version = 1;\ndefaults = { home = { size = \"%s\"; }; };\n", sizes[i].s);
+		ok(resolve_simple(cfg, &u, &res) == 0 && s->home.size == sizes[i].v &&
+			   s->tmp.size == 256ull << 20,
+		   "home.size = \"%s\" accepted (tmp.size untouched)", sizes[i].s);
+	}
+	ok(resolve_simple("version = 1;\ndefaults = { home = { skel = \"/etc/kiosk/skel\"; }; };\n",
+			  &u, &res) == 0 &&
+		   !strcmp(s->home.skel, "/etc/kiosk/skel") && s->home.mode == NSI_HOME_SHARED &&
+		   s->home.size == 256ull << 20,
+	   "home.skel = \"/etc/kiosk/skel\" accepted, mode and size keep their defaults");
+	{
+		char zero[NSI_PATH_LEN] = { 0 };
+
+		ok(resolve_simple("version = 1;\ndefaults = { home = { skel = \"\"; }; };\n", &u,
+				  &res) == 0 &&
+			   !memcmp(s->home.skel, zero, sizeof(zero)),
+		   "home.skel = \"\" accepted (no skeleton), every byte cleared");
+	}
+	snprintf(want, sizeof(want), "/%0254d", 0);
+	snprintf(cfg, sizeof(cfg), "version = 1;\ndefaults = { home = { skel = \"%s\"; }; };\n",
+		 want);
+	ok(resolve_simple(cfg, &u, &res) == 0 && !strcmp(s->home.skel, want),
+	   "home.skel: a 255-byte path accepted");
+	ok(resolve_simple(
+		   "version = 1;\n"
+		   "defaults = { home = { mode = \"ephemeral\"; skel = \"/srv/skel\"; size = "
+		   "\"64M\"; }; };\n"
+		   "policies = ( { name = \"p\"; home = { size = \"2G\"; }; } );\n",
+		   &u, &res) == 0 &&
+		   s->home.mode == NSI_HOME_EPHEMERAL && !strcmp(s->home.skel, "/srv/skel") &&
+		   s->home.size == 2ull << 30 && !strcmp(res.policy, "p"),
+	   "a policy's home = { size } keeps the mode and skel of the defaults");
+
+	f = open_memstream(&big, &len);
+	if (!f)
+		bail("open_memstream");
+	fprintf(f, "version = 1;\npolicies = (\n");
+	for (size_t i = 0; i < NSI_ARRAY_SIZE(bad_sizes); i++)
+		fprintf(f,
+			"  { name = \"p%zu\"; home = { size = \"%s\"; }; }%s # E: home.size: "
+			"invalid "
+			"size \"%s\" (expected 1M to 1024G, e.g. \"256M\")\n",
+			i, bad_sizes[i], i + 1 < NSI_ARRAY_SIZE(bad_sizes) ? "," : "",
+			bad_sizes[i]);
+	fprintf(f, ");\n");
+	fclose(f);
+	check_text("home.size: bad sizes, each named at its line", big);
+	free(big);
+
+	f = open_memstream(&big, &len);
+	if (!f)
+		bail("open_memstream");
+	fprintf(f,
+		"version = 1;\ndefaults = { home = { skel = \"/%0255d\"; }; }; # E: home.skel: "
+		"\"/%0255d\" is not a normalized absolute path\npolicies = (\n",
+		0, 0);
+	for (size_t i = 0; i < NSI_ARRAY_SIZE(bad_skels); i++)
+		fprintf(f,
+			"  { name = \"p%zu\"; home = { skel = \"%s\"; }; }%s # E: home.skel: "
+			"\"%s\" is "
+			"not a normalized absolute path\n",
+			i, bad_skels[i], i + 1 < NSI_ARRAY_SIZE(bad_skels) ? "," : "",
+			bad_skels[i]);
+	fprintf(f, ");\n");
+	fclose(f);
+	check_text("home.skel: bad paths and a 256-byte path, each named at its line", big);
+	free(big);
+}
+
+static const char *const bad_templates[] = {
+	"$HOMEX/a", "a/b",	"/",   "$HOME/../x", "$FOO/x",	   "/a/$HOME", "",
+	"$HOME/",   "/a//b",	"/a/", "/a/./b",     "$HOME/x/..", "$USER/x",  "$HOME$USER",
+	"/a/$",	    "/a/$user", "~/x", "$home/x",    "/a$HOME/x",
+};
+
+static bool paths_are(unsigned n, const char (*paths)[NSI_PATH_LEN], unsigned want_n,
+		      const char *const *want)
+{
+	char zero[NSI_PATH_LEN] = { 0 };
+
+	if (n != want_n)
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(paths[i], want[i]))
+			return false;
+	for (unsigned i = n; i < NSI_MAX_PATHS; i++)
+		if (memcmp(paths[i], zero, sizeof(zero)))
+			return false;
+	return true;
+}
+
+static void test_path_keys(void)
+{
+	static const char *const keys[] = { "hide", "readonly" };
+	static const char *const good[] = {
+		"$HOME/.ssh",	     "/var/mail/$USER", "$HOME",       "/srv/$USER/x",
+		"/x/pre-$USER-post", "$HOME/$USER.d",	"/etc/shadow", "/a$USER"
+	};
+	struct nsi_user u = fake_user("someone", 4242, "sshd");
+	struct nsi_resolved res;
+	struct nsi_settings *s = &res.settings;
+	char *big = NULL, cfg[4096], desc[128], long_ok[NSI_PATH_LEN];
+	size_t len = 0;
+	FILE *f;
+
+	for (size_t k = 0; k < NSI_ARRAY_SIZE(keys); k++) {
+		const char *key = keys[k];
+		bool hide = k == 0;
+		const char *sixteen[NSI_MAX_PATHS];
+		char names[NSI_MAX_PATHS][16];
+
+		/* Accepted templates, stored as written: they expand per user at login. */
+		f = open_memstream(&big, &len);
+		if (!f)
+			bail("open_memstream");
+		fprintf(f, "version = 1;\ndefaults = { %s = [", key);
+		for (size_t i = 0; i < NSI_ARRAY_SIZE(good); i++)
+			fprintf(f, "%s\"%s\"", i ? ", " : "", good[i]);
+		fprintf(f, "]; };\n");
+		fclose(f);
+		ok(resolve_simple(big, &u, &res) == 0 &&
+			   paths_are(hide ? s->nhide : s->nreadonly, hide ? s->hide : s->readonly,
+				     NSI_ARRAY_SIZE(good), good) &&
+			   (hide ? s->nreadonly : s->nhide) == 0,
+		   "%s: templates accepted and kept unexpanded, the other list untouched", key);
+		free(big);
+
+		for (int i = 0; i < NSI_MAX_PATHS; i++) {
+			snprintf(names[i], sizeof(names[i]), "/p%d", i);
+			sixteen[i] = names[i];
+		}
+		snprintf(cfg, sizeof(cfg), "version = 1;\ndefaults = { %s = (", key);
+		for (int i = 0; i < NSI_MAX_PATHS; i++)
+			snprintf(cfg + strlen(cfg), sizeof(cfg) - strlen(cfg), "%s\"%s\"",
+				 i ? ", " : "", names[i]);
+		strcat(cfg, "); };\n");
+		ok(resolve_simple(cfg, &u, &res) == 0 &&
+			   paths_are(hide ? s->nhide : s->nreadonly, hide ? s->hide : s->readonly,
+				     NSI_MAX_PATHS, sixteen),
+		   "%s: 16 entries accepted, as a list ( ... ) too", key);
+
+		snprintf(long_ok, sizeof(long_ok), "$HOME/%0249d", 0);
+		snprintf(cfg, sizeof(cfg), "version = 1;\ndefaults = { %s = [\"%s\"]; };\n", key,
+			 long_ok);
+		{
+			const char *one[] = { long_ok };
+
+			ok(strlen(long_ok) == 255 && resolve_simple(cfg, &u, &res) == 0 &&
+				   paths_are(hide ? s->nhide : s->nreadonly,
+					     hide ? s->hide : s->readonly, 1, one),
+			   "%s: a 255-byte template accepted", key);
+		}
+
+		/*
+		 * Every bad entry, one per line, each named at its own line (two lists of at most
+		 * 16). The closing bracket shares the last entry's line: libconfig numbers the
+		 * last element of an array with the line of the token after it.
+		 */
+		f = open_memstream(&big, &len);
+		if (!f)
+			bail("open_memstream");
+		fprintf(f, "version = 1;\ndefaults = {\n  %s = [\n", key);
+		for (size_t i = 0; i < NSI_ARRAY_SIZE(bad_templates); i++) {
+			bool last = i + 1 == NSI_ARRAY_SIZE(bad_templates);
+
+			fprintf(f,
+				"    \"%s\"%s # E: %s: \"%s\" is not an absolute path "
+				"(\"$HOME/...\" "
+				"and $USER allowed)\n",
+				bad_templates[i],
+				i == 8 ? " ]; };"
+				: last ? " ]; },"
+				       : ",",
+				key, bad_templates[i]);
+			if (i == 8)
+				fprintf(f, "policies = (\n  { name = \"p\"; %s = [\n", key);
+		}
+		fprintf(f,
+			"  { name = \"q\"; %s = [\"/ok\", \"/%0255d\"]; } # E: %s: \"/%0255d\" is "
+			"not an absolute path (\"$HOME/...\" and $USER allowed)\n);\n",
+			key, 0, key, 0);
+		fclose(f);
+		snprintf(desc, sizeof(desc),
+			 "%s: bad templates and a 256-byte path, each at its line", key);
+		check_text(desc, big);
+		free(big);
+
+		f = open_memstream(&big, &len);
+		if (!f)
+			bail("open_memstream");
+		fprintf(f, "version = 1;\npolicies = ( { name = \"p\";\n  %s = [", key);
+		for (int i = 0; i <= NSI_MAX_PATHS; i++)
+			fprintf(f, "%s\"/h%d\"", i ? ", " : "", i);
+		fprintf(f, "]; # E: %s: more than 16 entries\n} );\n", key);
+		fclose(f);
+		snprintf(desc, sizeof(desc), "%s: more than 16 entries", key);
+		check_text(desc, big);
+		free(big);
+
+		snprintf(cfg, sizeof(cfg),
+			 "version = 1;\n"
+			 "defaults = {\n"
+			 "  %s = { a = \"/x\"; }; # E: %s: expected an array of strings [ ... ]\n"
+			 "};\n"
+			 "policies = ( { name = \"p\"; %s = [ 1 ]; } ); # E: %s: expected an array "
+			 "of "
+			 "strings [ ... ]\n",
+			 key, key, key, key);
+		snprintf(desc, sizeof(desc), "%s: wrong types", key);
+		check_text(desc, cfg);
+	}
+}
+
+/* The new keys print as libconfig that loads back to the same settings. */
+static void test_print_new_keys(void)
+{
+	struct nsi_user u = fake_user("someone", 4242, "sshd");
+	struct nsi_resolved res;
+	struct nsi_settings again;
+	struct loaded l;
+	char *printed, *cfg = NULL;
+
+	if (resolve_simple(
+		    "version = 1;\n"
+		    "defaults = { home = { mode = \"ephemeral\"; skel = \"\"; size = "
+		    "\"524288K\"; };\n"
+		    "  hide = [\"$HOME/.ssh\", \"/var/mail/$USER\"]; readonly = [\"/etc\"];\n"
+		    "  tmp = { dirs = [\"$HOME/tmp\"]; }; pid = true; };\n",
+		    &u, &res) < 0) {
+		ok(0, "print of home, hide and readonly (resolve failed)");
+		return;
+	}
+	printed = print_settings(&res.settings);
+	ok(strstr(printed, "\nhome = {\n  mode = \"ephemeral\";\n  skel = \"\";\n  size = "
+			   "\"512M\";\n};\n") != NULL,
+	   "print: the home group with mode, an empty skel and the size in its largest unit");
+	ok(strstr(printed, "\nhide = [ \"$HOME/.ssh\", \"/var/mail/$USER\" ];\nreadonly = [ "
+			   "\"/etc\" ];\n") != NULL,
+	   "print: hide and readonly as written, unexpanded");
+	ok(strstr(printed, "  dirs = [ \"$HOME/tmp\" ];\n") && strstr(printed, "\npid = true;\n"),
+	   "print: a tmp.dirs template and pid = true");
+	if (asprintf(&cfg, "version = 1;\ndefaults = {\n%s};\n", printed) < 0)
+		bail("out of memory");
+	load_text(&l, cfg);
+	ok(l.r == 0 && l.cf && l.d.nerrors == 0, "printed home, hide and readonly load back");
+	if (l.cf) {
+		nsi_config_defaults(l.cf, &again);
+		ok(!memcmp(&again, &res.settings, sizeof(again)),
+		   "printed home, hide and readonly load back to the same settings");
+	}
+	unload(&l);
+	free(cfg);
+	free(printed);
+}
+
+/* ---- nsi_expand_path ---- */
+
+static void test_expand_path(void)
+{
+	static const struct {
+		const char *tmpl, *home, *user, *want;
+	} good[] = {
+		{ "$HOME/.ssh", "/home/alice", "alice", "/home/alice/.ssh" },
+		{ "$HOME", "/home/alice", "alice", "/home/alice" },
+		{ "/var/mail/$USER", "/home/alice", "alice", "/var/mail/alice" },
+		{ "/srv/$USER/$USER", "/home/alice", "alice", "/srv/alice/alice" },
+		{ "$HOME/$USER.d", "/home/alice", "alice", "/home/alice/alice.d" },
+		{ "/x/$USERNAME", "/home/alice", "alice", "/x/aliceNAME" },
+		{ "/x/a$USER-b", "/home/alice", "alice", "/x/aalice-b" },
+		{ "/etc/shadow", "/home/alice", "alice", "/etc/shadow" },
+		/* Not recursive: what $HOME and $USER hold is copied as it is. */
+		{ "$HOME/x", "/h/$USER", "bob", "/h/$USER/x" },
+		{ "/m/$USER", "/home/bob", "$HOME", "/m/$HOME" },
+	};
+	static const struct {
+		const char *tmpl, *home, *user;
+	} bad[] = {
+		{ "$HOMEX/a", "/home/alice", "alice" },
+		{ "a/b", "/home/alice", "alice" },
+		{ "/", "/home/alice", "alice" },
+		{ "$HOME/../x", "/home/alice", "alice" },
+		{ "$FOO/x", "/home/alice", "alice" },
+		{ "/a/$HOME", "/home/alice", "alice" },
+		{ "/a/$HOME/x", "/home/alice", "alice" },
+		{ "/a$HOME", "/home/alice", "alice" }, /* would be "/a/home/alice" */
+		{ "/a$HOME/x", "/home/alice", "alice" },
+		{ "$HOME$USER", "/home/alice", "alice" },
+		{ "", "/home/alice", "alice" },
+		{ "$", "/home/alice", "alice" },
+		{ "/a/$", "/home/alice", "alice" },
+		{ "/a/$user", "/home/alice", "alice" },
+		{ "$USER/x", "/home/alice", "alice" },
+		{ "$HOME/", "/home/alice", "alice" },
+		{ "/a//b", "/home/alice", "alice" },
+		{ "/a/./b", "/home/alice", "alice" },
+		{ "$HOME", "/", "alice" }, /* expands to "/" */
+		{ "$HOME/x", "/", "alice" }, /* "//x" */
+		{ "$HOME/x", "/home/alice/", "alice" }, /* "/home/alice//x" */
+		{ "$HOME/x", "home/alice", "alice" }, /* relative */
+		{ "$HOME/.ssh", "/home/../etc", "alice" },
+		{ "/var/mail/$USER", "/home/x", "../etc" },
+		{ "/var/mail/$USER", "/home/x", "a/../../b" },
+		{ "/$USER", "/home/x", "" }, /* "/" */
+	};
+	char out[64], buf[NSI_PATH_LEN * 2];
+
+	for (size_t i = 0; i < NSI_ARRAY_SIZE(good); i++)
+		ok(nsi_expand_path(good[i].tmpl, good[i].home, good[i].user, buf, sizeof(buf)) ==
+				   0 &&
+			   !strcmp(buf, good[i].want),
+		   "nsi_expand_path(\"%s\", home %s, user %s) = \"%s\"", good[i].tmpl, good[i].home,
+		   good[i].user, good[i].want);
+	for (size_t i = 0; i < NSI_ARRAY_SIZE(bad); i++)
+		is_int(nsi_expand_path(bad[i].tmpl, bad[i].home, bad[i].user, buf, sizeof(buf)),
+		       -EINVAL, "nsi_expand_path(\"%s\", home \"%s\", user \"%s\") is -EINVAL",
+		       bad[i].tmpl, bad[i].home, bad[i].user);
+
+	/* Length: the result and its NUL must fit in outlen, and nothing is written past it. */
+	memset(out, 'Z', sizeof(out));
+	is_int(nsi_expand_path("$HOME/x", "/home/al", "al", out, 11), 0,
+	       "nsi_expand_path: a result of outlen - 1 bytes fits");
+	is_str(out, "/home/al/x", "nsi_expand_path: exact fit result");
+	memset(out, 'Z', sizeof(out));
+	is_int(nsi_expand_path("$HOME/x", "/home/al", "al", out, 10), -ENAMETOOLONG,
+	       "nsi_expand_path: one byte short is -ENAMETOOLONG");
+	ok(out[10] == 'Z', "nsi_expand_path never writes past outlen (home)");
+	memset(out, 'Z', sizeof(out));
+	is_int(nsi_expand_path("/m/$USER", "/h", "abcdefgh", out, 11), -ENAMETOOLONG,
+	       "nsi_expand_path: a user name too long for outlen is -ENAMETOOLONG");
+	ok(out[11] == 'Z', "nsi_expand_path never writes past outlen (user)");
+	is_int(nsi_expand_path("/m/$USER", "/h", "abcdefg", out, 11), 0,
+	       "nsi_expand_path: the same with one byte less fits");
+	is_str(out, "/m/abcdefg", "nsi_expand_path: user exact fit result");
+	is_int(nsi_expand_path("/a", "/h", "u", out, 0), -ENAMETOOLONG,
+	       "nsi_expand_path into a zero-size buffer");
+	is_int(nsi_expand_path("", "/h", "u", out, 0), -ENAMETOOLONG,
+	       "nsi_expand_path of \"\" into a zero-size buffer");
+	{
+		/* A long home from NSS: the longest template with the helper's buffer size. */
+		char home[NSI_PATH_LEN], tmpl[NSI_PATH_LEN], want[NSI_PATH_LEN * 2];
+
+		snprintf(home, sizeof(home), "/%0254d", 0);
+		snprintf(tmpl, sizeof(tmpl), "$HOME/%0249d", 1);
+		snprintf(want, sizeof(want), "%s/%0249d", home, 1);
+		ok(nsi_expand_path(tmpl, home, "u", buf, sizeof(buf)) == 0 && !strcmp(buf, want) &&
+			   strlen(buf) == 505,
+		   "nsi_expand_path: 255-byte template and 255-byte home fit NSI_PATH_LEN * 2");
+		is_int(nsi_expand_path(tmpl, home, "u", buf, 505), -ENAMETOOLONG,
+		       "nsi_expand_path: the same into 505 bytes is -ENAMETOOLONG");
+	}
+}
+
 /* ---- merging ---- */
 
 static bool dirs_are(const struct nsi_settings *s, unsigned n, const char *const *want)
@@ -1332,6 +1744,66 @@ static void test_merge(void)
 	nsi_config_defaults(l.cf, &builtin);
 	ok(builtin.network.mode == NSI_NET_NONE && dirs_are(&builtin, 2, two),
 	   "nsi_config_defaults: the defaults group over the built-in values");
+	unload(&l);
+
+	/* home merges key by key; hide and readonly are arrays: a policy's replaces the defaults'. */
+	load_text(&l, "version = 1;\n"
+		      "defaults = {\n"
+		      "  home = { mode = \"private\"; skel = \"/srv/a-long-skeleton-path\"; size = "
+		      "\"1G\"; };\n"
+		      "  hide = [\"/a\", \"$HOME/.b\", \"/var/mail/$USER\"];\n"
+		      "  readonly = [\"/r1\", \"/r2\"];\n"
+		      "};\n"
+		      "policies = (\n"
+		      "  { name = \"mode\"; home = { mode = \"ephemeral\"; }; },\n"
+		      "  { name = \"noskel\"; home = { skel = \"\"; }; },\n"
+		      "  { name = \"hide1\"; hide = [\"/c\"]; },\n"
+		      "  { name = \"none\"; hide = []; readonly = []; },\n"
+		      "  { name = \"ro\"; readonly = [\"$HOME/x\"]; tmp = { dirs = "
+		      "[\"$HOME/tmp\"]; }; }\n"
+		      ");\n");
+	if (!ok(l.r == 0 && l.cf && l.d.nerrors == 0 && nsi_config_npolicies(l.cf) == 5,
+		"home/hide/readonly merge file loads with 5 policies")) {
+		show("errors", l.d.errors, l.d.nerrors);
+		unload(&l);
+		return;
+	}
+	{
+		static const char *const dhide[] = { "/a", "$HOME/.b", "/var/mail/$USER" };
+		static const char *const dro[] = { "/r1", "/r2" };
+		static const char *const c[] = { "/c" };
+		static const char *const x[] = { "$HOME/x" };
+		static const char *const htmp[] = { "$HOME/tmp" };
+		char zero[NSI_PATH_LEN] = { 0 };
+		struct nsi_settings *s = &res.settings;
+
+		nsi_config_policy(l.cf, 0, &res);
+		ok(s->home.mode == NSI_HOME_EPHEMERAL &&
+			   !strcmp(s->home.skel, "/srv/a-long-skeleton-path") &&
+			   s->home.size == 1ull << 30,
+		   "home = { mode } in a policy keeps skel and size of the defaults");
+		ok(paths_are(s->nhide, s->hide, 3, dhide) &&
+			   paths_are(s->nreadonly, s->readonly, 2, dro),
+		   "a policy without hide/readonly keeps the defaults' lists");
+		nsi_config_policy(l.cf, 1, &res);
+		ok(s->home.mode == NSI_HOME_PRIVATE && !memcmp(s->home.skel, zero, sizeof(zero)) &&
+			   s->home.size == 1ull << 30,
+		   "home = { skel = \"\" } clears every byte of the defaults' skel, keeps mode and "
+		   "size");
+		nsi_config_policy(l.cf, 2, &res);
+		ok(paths_are(s->nhide, s->hide, 1, c) &&
+			   paths_are(s->nreadonly, s->readonly, 2, dro),
+		   "hide in a policy replaces the whole array (stale entries zeroed), readonly "
+		   "kept");
+		nsi_config_policy(l.cf, 3, &res);
+		ok(paths_are(s->nhide, s->hide, 0, NULL) &&
+			   paths_are(s->nreadonly, s->readonly, 0, NULL),
+		   "hide = [] and readonly = [] in a policy empty the arrays");
+		nsi_config_policy(l.cf, 4, &res);
+		ok(paths_are(s->nhide, s->hide, 3, dhide) &&
+			   paths_are(s->nreadonly, s->readonly, 1, x) && dirs_are(s, 1, htmp),
+		   "readonly in a policy replaces the array, hide kept; tmp.dirs takes a template");
+	}
 	unload(&l);
 }
 
@@ -2232,6 +2704,17 @@ static void test_hashes(void)
 	DIFFERS(s1.userns.root_id--, "userns.root_id differs");
 	DIFFERS(s1.on_last_logout = NSI_LAST_LINGER, "on_last_logout differs");
 	DIFFERS(s1.on_error = NSI_ONERR_ALLOW, "on_error differs");
+	DIFFERS(s1.pid = true, "pid differs");
+	DIFFERS(s1.network.mode = NSI_NET_VETH, "network.mode is veth");
+	DIFFERS(s1.home.mode = NSI_HOME_PRIVATE, "home.mode is private");
+	DIFFERS(s1.home.mode = NSI_HOME_EPHEMERAL, "home.mode is ephemeral");
+	DIFFERS(s1.home.skel[0] = '\0', "home.skel is empty");
+	DIFFERS(strcpy(s1.home.skel, "/etc/skem"), "home.skel differs");
+	DIFFERS(s1.home.size <<= 1, "home.size differs");
+	DIFFERS(s1.nhide = 1, "nhide differs");
+	DIFFERS(strcpy(s1.hide[0], "/x"), "a hide entry differs");
+	DIFFERS(s1.nreadonly = 1, "nreadonly differs");
+	DIFFERS(strcpy(s1.readonly[15], "/x"), "a readonly entry differs");
 #undef DIFFERS
 
 	/* The hash is compared across logins: it must not depend on stack garbage. */
@@ -2276,6 +2759,26 @@ static void test_hashes(void)
 		   "settings hash: equal effective settings hash equal (no stale bytes of "
 		   "overridden "
 		   "values)");
+		free(p1);
+		free(p2);
+
+		/* The same for the home group and the path lists (longer values overridden). */
+		resolve_simple("version = 1;\n"
+			       "defaults = { home = { skel = \"/srv/a-rather-long-skeleton\"; };\n"
+			       "  hide = [\"/a-long-one\", \"$HOME/.b\", \"/c\"]; readonly = "
+			       "[\"/var/mail/$USER\", \"/r\"]; };\n"
+			       "policies = ( { name = \"p\"; home = { skel = \"/s\"; }; hide = "
+			       "[\"/h\"]; readonly = [\"/r\"]; } );\n",
+			       &u, &r1);
+		resolve_simple("version = 1;\n"
+			       "policies = ( { name = \"p\"; home = { skel = \"/s\"; }; hide = "
+			       "[\"/h\"]; readonly = [\"/r\"]; } );\n",
+			       &u, &r2);
+		p1 = print_settings(&r1.settings);
+		p2 = print_settings(&r2.settings);
+		is_str(p1, p2, "two files giving the same home, hide and readonly");
+		ok(nsi_settings_hash(&r1.settings) == nsi_settings_hash(&r2.settings),
+		   "settings hash: equal home, hide and readonly hash equal (no stale bytes)");
 		free(p1);
 		free(p2);
 	}
@@ -2399,6 +2902,10 @@ static int run_tests(void)
 	test_builtin();
 	test_all_keys();
 	test_errors();
+	test_home_keys();
+	test_path_keys();
+	test_print_new_keys();
+	test_expand_path();
 	test_merge();
 	test_matching();
 	test_unsafe_files();
