@@ -85,8 +85,9 @@ static void host_warnings(void)
 
 	if (f) {
 		if (fgets(buf, sizeof(buf), f) && atoi(buf) == 1)
-			fprintf(stderr, "warning: dev.tty.legacy_tiocsti = 1: a su or runuser session can "
-					"inject input into the calling terminal (TIOCSTI); set it to 0\n");
+			fprintf(stderr,
+				"warning: dev.tty.legacy_tiocsti = 1: a su or runuser session can "
+				"inject input into the calling terminal (TIOCSTI); set it to 0\n");
 		fclose(f);
 	}
 	f = fopen("/proc/sys/user/max_user_namespaces", "re");
@@ -160,8 +161,12 @@ static int cmd_explain(const char *user, const char *service)
 	nsi_diag_free(&d);
 	if (!cf)
 		return 1;
-	u = (struct nsi_user){ .name = name, .uid = uid, .gid = gid,
-			       .groups = groups, .ngroups = (size_t)ngroups, .service = service };
+	u = (struct nsi_user){ .name = name,
+			       .uid = uid,
+			       .gid = gid,
+			       .groups = groups,
+			       .ngroups = (size_t)ngroups,
+			       .service = service };
 	if (nsi_config_resolve(cf, &u, &res, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nsisolate: %s\n", err);
 		nsi_config_free(cf);
@@ -231,8 +236,8 @@ static int for_each_set(int run, int (*fn)(int run, struct nsi_state *st, void *
 			int q = nsi_state_read(run, (uid_t)uid, st);
 
 			if (q < 0)
-				fprintf(stderr, "nsisolate: " NSI_RUN_DIR "/%s: %s\n", names[i]->d_name,
-					strerror(-q));
+				fprintf(stderr, "nsisolate: " NSI_RUN_DIR "/%s: %s\n",
+					names[i]->d_name, strerror(-q));
 			else
 				r = fn(run, st, ud);
 		}
@@ -288,15 +293,18 @@ static int list_one(int run, struct nsi_state *st, void *ud)
 		size_t len = 0;
 
 		if (c->n++ == 0)
-			printf("%-16s %7s %-16s %8s %8s %-10s %-20s %-15s %s\n", "USER", "UID", "POLICY",
-			       "KEEPER", "SESSIONS", "STATE", "CREATED", "ADDRESS", "NAMESPACES");
+			printf("%-16s %7s %-16s %8s %8s %-10s %-20s %-15s %s\n", "USER", "UID",
+			       "POLICY", "KEEPER", "SESSIONS", "STATE", "CREATED", "ADDRESS",
+			       "NAMESPACES");
 		for (size_t i = 0; i < NSI_NS_COUNT; i++)
 			if (st->ns_ino[i])
 				len += (size_t)snprintf(ns + len, sizeof(ns) - len, "%s%s:%" PRIu64,
-						        len ? "," : "", nsi_ns_types[i].name, st->ns_ino[i]);
-		printf("%-16s %7u %-16s %8d %8zu %-10s %-20s %-15s %s\n", st->user, (unsigned)st->uid,
-		       st->policy[0] ? st->policy : "(defaults)", (int)st->keeper_pid, st->nsessions,
-		       status_name(s), created, addr[0] ? addr : "-", ns);
+							len ? "," : "", nsi_ns_types[i].name,
+							st->ns_ino[i]);
+		printf("%-16s %7u %-16s %8d %8zu %-10s %-20s %-15s %s\n", st->user,
+		       (unsigned)st->uid, st->policy[0] ? st->policy : "(defaults)",
+		       (int)st->keeper_pid, st->nsessions, status_name(s), created,
+		       addr[0] ? addr : "-", ns);
 		return 0;
 	}
 	printf("%s\n  {\"user\": ", c->n++ ? "," : "");
@@ -307,7 +315,8 @@ static int list_one(int run, struct nsi_state *st, void *ud)
 	       st->nsessions);
 	for (size_t i = 0, k = 0; i < NSI_NS_COUNT; i++)
 		if (st->ns_ino[i])
-			printf("%s\"%s\": %" PRIu64, k++ ? ", " : "", nsi_ns_types[i].name, st->ns_ino[i]);
+			printf("%s\"%s\": %" PRIu64, k++ ? ", " : "", nsi_ns_types[i].name,
+			       st->ns_ino[i]);
 	printf("}, \"address\": ");
 	if (addr[0])
 		json_str(addr);
@@ -371,13 +380,14 @@ static int find_set(const char *user, int run, struct nsi_state *st, const struc
 	}
 	lock = nsi_lock_uid(run, pw->pw_uid, 15000);
 	if (lock < 0) {
-		fprintf(stderr, "nsisolate: cannot lock the set of %s: %s\n", user, strerror(-lock));
+		fprintf(stderr, "nsisolate: cannot lock the set of %s: %s\n", user,
+			strerror(-lock));
 		return lock;
 	}
 	r = nsi_state_read(run, pw->pw_uid, st);
 	if (r < 0) {
 		if (r == -ENOENT)
-			(void)nsi_lock_remove(run, pw->pw_uid);	/* ours: made by taking it */
+			(void)nsi_lock_remove(run, pw->pw_uid); /* ours: made by taking it */
 		close(lock);
 		if (r == -ENOENT)
 			fprintf(stderr, "nsisolate: %s has no live set\n", user);
@@ -559,7 +569,8 @@ static int open_ns_fds(const struct nsi_state *st, int kfd, int fds[NSI_NS_COUNT
 		fds[i] = -1;
 		if (!st->ns_ino[i])
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)st->keeper_pid, nsi_ns_types[i].name);
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)st->keeper_pid,
+			 nsi_ns_types[i].name);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0 || fstat(fds[i], &s) < 0 || (uint64_t)s.st_ino != st->ns_ino[i])
 			return -ESRCH;
@@ -590,7 +601,8 @@ static int cmd_enter(const char *user, bool as_user, char **cmd)
 		return 1;
 	kfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
 	if (kfd < 0) {
-		fprintf(stderr, "nsisolate: the set of %s is dead (keeper %d gone); run nsisolate gc\n",
+		fprintf(stderr,
+			"nsisolate: the set of %s is dead (keeper %d gone); run nsisolate gc\n",
 			user, (int)st->keeper_pid);
 		return 1;
 	}
@@ -600,7 +612,8 @@ static int cmd_enter(const char *user, bool as_user, char **cmd)
 	}
 	r = open_ns_fds(st, kfd, fds);
 	if (r < 0) {
-		fprintf(stderr, "nsisolate: cannot open the namespaces of %s: %s\n", user, strerror(-r));
+		fprintf(stderr, "nsisolate: cannot open the namespaces of %s: %s\n", user,
+			strerror(-r));
 		return 1;
 	}
 	/* The set's namespaces in the same order a session joins them; the user one last. */
@@ -616,7 +629,7 @@ static int cmd_enter(const char *user, bool as_user, char **cmd)
 	}
 	nsi_closep(&lock);
 	lock = -1;
-	child = fork();	/* into the PID namespace, if the set has one */
+	child = fork(); /* into the PID namespace, if the set has one */
 	if (child < 0) {
 		perror("nsisolate: fork");
 		return 1;

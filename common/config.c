@@ -73,8 +73,8 @@ void nsi_diag_free(struct nsi_diag *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static void diag_vadd(struct nsi_diag *d, bool error, const char *file, int line,
-		      const char *fmt, va_list ap)
+static void diag_vadd(struct nsi_diag *d, bool error, const char *file, int line, const char *fmt,
+		      va_list ap)
 {
 	char msg[1024], *full = NULL;
 	char ***list = error ? &d->errors : &d->warnings;
@@ -267,7 +267,8 @@ static bool nss_user(const char *name, uid_t uid, char *nameout, size_t namelen)
 			break;
 		buf = g;
 		res = NULL;
-		r = name ? getpwnam_r(name, &pw, buf, len, &res) : getpwuid_r(uid, &pw, buf, len, &res);
+		r = name ? getpwnam_r(name, &pw, buf, len, &res)
+			 : getpwuid_r(uid, &pw, buf, len, &res);
 	}
 	if (res && nameout)
 		snprintf(nameout, namelen, "%s", pw.pw_name);
@@ -289,7 +290,8 @@ static bool nss_group(const char *name, gid_t gid, gid_t *gidout, char *nameout,
 			break;
 		buf = g;
 		res = NULL;
-		r = name ? getgrnam_r(name, &gr, buf, len, &res) : getgrgid_r(gid, &gr, buf, len, &res);
+		r = name ? getgrnam_r(name, &gr, buf, len, &res)
+			 : getgrgid_r(gid, &gr, buf, len, &res);
 	}
 	if (res && gidout)
 		*gidout = gr.gr_gid;
@@ -379,7 +381,8 @@ static int get_strings(struct ctx *c, const config_setting_t *s, const char *key
 {
 	int n;
 
-	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) {
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
 		diag_err(c, line_of(s), "%s: expected an array of strings [ ... ]", key);
 		return -EINVAL;
 	}
@@ -420,7 +423,8 @@ static int get_enum(struct ctx *c, const config_setting_t *s, const char *key,
 		if (strcmp(v, names[i]) != 0)
 			continue;
 		if (supported && !supported[i]) {
-			diag_err(c, line_of(s), "%s: \"%s\" is not supported by this build", key, v);
+			diag_err(c, line_of(s), "%s: \"%s\" is not supported by this build", key,
+				 v);
 			return -EOPNOTSUPP;
 		}
 		*out = (int)i;
@@ -429,7 +433,10 @@ static int get_enum(struct ctx *c, const config_setting_t *s, const char *key,
 	for (size_t i = 0; i < n; i++) {
 		size_t l = strlen(expected);
 
-		snprintf(expected + l, sizeof(expected) - l, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+		snprintf(expected + l, sizeof(expected) - l, "%s%s",
+			 i == 0	      ? ""
+			 : i + 1 == n ? " or "
+				      : ", ",
 			 names[i]);
 	}
 	diag_err(c, line_of(s), "%s: invalid value \"%s\" (expected %s)", key, v, expected);
@@ -539,20 +546,23 @@ static void apply_tmp(struct ctx *c, const config_setting_t *g, struct nsi_setti
 
 				if (strcmp(d, "/") != 0 && !path_template_ok(d)) {
 					diag_err(c, elem_line(e, j),
-						 "%s: \"%s\" is not a normalized absolute path", key, d);
+						 "%s: \"%s\" is not a normalized absolute path",
+						 key, d);
 					ok = false;
 					continue;
 				}
-				if (!strcmp(d, "/") || !strcmp(d, "/proc") || !strncmp(d, "/proc/", 6) ||
-				    !strcmp(d, "/run/nsisolate") || !strncmp(d, "/run/nsisolate/", 15)) {
-					diag_err(c, elem_line(e, j), "%s: \"%s\" cannot be polyinstantiated",
-						 key, d);
+				if (!strcmp(d, "/") || !strcmp(d, "/proc") ||
+				    !strncmp(d, "/proc/", 6) || !strcmp(d, "/run/nsisolate") ||
+				    !strncmp(d, "/run/nsisolate/", 15)) {
+					diag_err(c, elem_line(e, j),
+						 "%s: \"%s\" cannot be polyinstantiated", key, d);
 					ok = false;
 					continue;
 				}
 				for (int k = 0; k < j; k++)
 					if (!strcmp(dirs[k], d)) {
-						diag_err(c, elem_line(e, j), "%s: \"%s\" listed twice", key, d);
+						diag_err(c, elem_line(e, j),
+							 "%s: \"%s\" listed twice", key, d);
 						ok = false;
 					}
 				snprintf(dirs[j], NSI_PATH_LEN, "%s", d);
@@ -575,7 +585,8 @@ static void apply_tmp(struct ctx *c, const config_setting_t *g, struct nsi_setti
 				continue;
 			if (nsi_parse_size(v, &sz) < 0 || sz < (1ull << 20) || sz > (1ull << 40)) {
 				diag_err(c, line_of(e),
-					 "%s: invalid size \"%s\" (expected 1M to 1024G, e.g. \"256M\")",
+					 "%s: invalid size \"%s\" (expected 1M to 1024G, e.g. "
+					 "\"256M\")",
 					 key, v);
 				continue;
 			}
@@ -606,11 +617,13 @@ static void apply_home(struct ctx *c, const config_setting_t *g, struct nsi_sett
 			if (get_string(c, e, key, &v) < 0)
 				continue;
 			if (*v && (!nsi_path_is_normal(v) || strlen(v) >= NSI_PATH_LEN)) {
-				diag_err(c, line_of(e), "%s: \"%s\" is not a normalized absolute path", key, v);
+				diag_err(c, line_of(e),
+					 "%s: \"%s\" is not a normalized absolute path", key, v);
 				continue;
 			}
 			if (strchr(v, '$')) {
-				diag_err(c, line_of(e), "%s: \"%s\": no $ expansion in the skeleton path", key, v);
+				diag_err(c, line_of(e),
+					 "%s: \"%s\": no $ expansion in the skeleton path", key, v);
 				continue;
 			}
 			memset(s->home.skel, 0, sizeof(s->home.skel));
@@ -620,7 +633,9 @@ static void apply_home(struct ctx *c, const config_setting_t *g, struct nsi_sett
 				continue;
 			if (nsi_parse_size(v, &sz) < 0 || sz < (1ull << 20) || sz > (1ull << 40)) {
 				diag_err(c, line_of(e),
-					 "%s: invalid size \"%s\" (expected 1M to 1024G, e.g. \"256M\")", key, v);
+					 "%s: invalid size \"%s\" (expected 1M to 1024G, e.g. "
+					 "\"256M\")",
+					 key, v);
 				continue;
 			}
 			s->home.size = sz;
@@ -673,14 +688,15 @@ static void apply_network(struct ctx *c, const config_setting_t *g, struct nsi_s
 
 				if (nsi_dns_parse(d, dns[j], sizeof(dns[j])) < 0) {
 					diag_err(c, elem_line(e, j),
-						 "%s: \"%s\" is not an IPv4 or IPv6 address", key, d);
+						 "%s: \"%s\" is not an IPv4 or IPv6 address", key,
+						 d);
 					ok = false;
 					continue;
 				}
 				for (int k = 0; k < j; k++)
 					if (!strcmp(dns[k], dns[j])) {
-						diag_err(c, elem_line(e, j), "%s: \"%s\" listed twice",
-							 key, d);
+						diag_err(c, elem_line(e, j),
+							 "%s: \"%s\" listed twice", key, d);
 						ok = false;
 					}
 			}
@@ -718,7 +734,8 @@ static void apply_userns(struct ctx *c, const config_setting_t *g, struct nsi_se
 				continue;
 			}
 			if (v < 1 || v > 4294967294ll) {
-				diag_err(c, line_of(e), "%s: %lld is out of range (1 to 4294967294)", key, v);
+				diag_err(c, line_of(e),
+					 "%s: %lld is out of range (1 to 4294967294)", key, v);
 				continue;
 			}
 			s->userns.root_id = (uint32_t)v;
@@ -740,7 +757,9 @@ static void apply_paths(struct ctx *c, const config_setting_t *e, const char *ke
 
 		if (!path_template_ok(v)) {
 			diag_err(c, elem_line(e, j),
-				 "%s: \"%s\" is not an absolute path (\"$HOME/...\" and $USER allowed)", key, v);
+				 "%s: \"%s\" is not an absolute path (\"$HOME/...\" and $USER "
+				 "allowed)",
+				 key, v);
 			ok = false;
 			continue;
 		}
@@ -801,7 +820,8 @@ static void apply_settings(struct ctx *c, const config_setting_t *g, struct nsi_
 			if (*v && (nsi_hostname_expand(v, "u", probe, sizeof(probe)) < 0 ||
 				   !nsi_hostname_valid(probe))) {
 				diag_err(c, line_of(e),
-					 "hostname: \"%s\" is not a valid host name (letters, digits, '-', '.', %%u; at most 63)",
+					 "hostname: \"%s\" is not a valid host name (letters, "
+					 "digits, '-', '.', %%u; at most 63)",
 					 v);
 				continue;
 			}
@@ -847,7 +867,8 @@ static void check_match(struct ctx *c, const config_setting_t *m)
 			const char *v = config_setting_get_string_elem(e, j);
 
 			if (!name_valid(v, 64, "._-")) {
-				diag_err(c, elem_line(e, j), "%s: \"%s\" is not a valid name", key, v);
+				diag_err(c, elem_line(e, j), "%s: \"%s\" is not a valid name", key,
+					 v);
 				continue;
 			}
 			if (!strcmp(name, "users") && !nss_user(v, 0, NULL, 0))
@@ -871,7 +892,8 @@ static void load_policies(struct nsi_config *cf, struct ctx *c, const config_set
 		const char *n = NULL;
 
 		if (config_setting_type(p) != CONFIG_TYPE_GROUP) {
-			diag_err(c, line_of(p), "policies: entry %d: expected a group { ... }", i + 1);
+			diag_err(c, line_of(p), "policies: entry %d: expected a group { ... }",
+				 i + 1);
 			continue;
 		}
 		name = config_setting_get_member(p, "name");
@@ -881,12 +903,15 @@ static void load_policies(struct nsi_config *cf, struct ctx *c, const config_set
 		} else if (get_string(c, name, "name", &n) == 0) {
 			if (!name_valid(n, NSI_NAME_LEN - 1, "_-")) {
 				diag_err(c, line_of(name),
-					 "name: \"%s\" is not valid (1 to 32 letters, digits, '_' or '-')", n);
+					 "name: \"%s\" is not valid (1 to 32 letters, digits, '_' "
+					 "or '-')",
+					 n);
 				n = NULL;
 			}
 			for (size_t j = 0; n && j < cf->npol; j++)
 				if (!strcmp(cf->pol[j].name, n)) {
-					diag_err(c, line_of(name), "name: \"%s\" already defined at %s:%d", n,
+					diag_err(c, line_of(name),
+						 "name: \"%s\" already defined at %s:%d", n,
 						 cf->pol[j].file, cf->pol[j].line);
 					n = NULL;
 				}
@@ -902,7 +927,11 @@ static void load_policies(struct nsi_config *cf, struct ctx *c, const config_set
 			return;
 		}
 		cf->pol[cf->npol++] = (struct nsi_policy_ref){
-			.name = n, .file = c->file, .line = line_of(p), .group = p, .match = match,
+			.name = n,
+			.file = c->file,
+			.line = line_of(p),
+			.group = p,
+			.match = match,
 		};
 	}
 }
@@ -974,7 +1003,8 @@ static int parse_source(struct nsi_config *cf, struct nsi_diag *d, int dirfd, co
 			if (!strcmp(key, "policies")) {
 				load_policies(cf, &c, e);
 			} else if (dropin) {
-				diag_err(&c, line_of(e), "%s: only 'policies' is allowed in a drop-in", key);
+				diag_err(&c, line_of(e),
+					 "%s: only 'policies' is allowed in a drop-in", key);
 			} else if (!strcmp(key, "version")) {
 				have_version = true;
 				if (config_setting_type(e) != CONFIG_TYPE_INT ||
@@ -1175,8 +1205,8 @@ static const char *match_key(const config_setting_t *m, const char *key, const s
 	return NULL;
 }
 
-int nsi_config_resolve(const struct nsi_config *cf, const struct nsi_user *u, struct nsi_resolved *out,
-		       char *err, size_t errlen)
+int nsi_config_resolve(const struct nsi_config *cf, const struct nsi_user *u,
+		       struct nsi_resolved *out, char *err, size_t errlen)
 {
 	struct ctx silent = { 0 };
 	const struct nsi_policy_ref *hit = NULL;
@@ -1200,9 +1230,13 @@ int nsi_config_resolve(const struct nsi_config *cf, const struct nsi_user *u, st
 			if (!v)
 				ok = false;
 			else if (*v)
-				len += (size_t)snprintf(why + len, len < sizeof(why) ? sizeof(why) - len : 0,
-						        "%s%s \"%s\"", len ? ", " : "",
-						        k == 0 ? "user" : k == 1 ? "group" : "service", v);
+				len += (size_t)snprintf(why + len,
+							len < sizeof(why) ? sizeof(why) - len : 0,
+							"%s%s \"%s\"", len ? ", " : "",
+							k == 0	 ? "user"
+							: k == 1 ? "group"
+								 : "service",
+							v);
 		}
 		if (ok)
 			hit = p;
@@ -1213,7 +1247,8 @@ int nsi_config_resolve(const struct nsi_config *cf, const struct nsi_user *u, st
 		snprintf(out->file, sizeof(out->file), "%s", hit->file);
 		out->line = hit->line;
 		snprintf(out->why, sizeof(out->why), "policy \"%s\" (%s:%d) matched: %s", hit->name,
-			 hit->file, hit->line, *why ? why : "it has no match, so it matches everyone");
+			 hit->file, hit->line,
+			 *why ? why : "it has no match, so it matches everyone");
 	} else {
 		snprintf(out->why, sizeof(out->why), "no policy matched; the defaults apply");
 	}
@@ -1227,7 +1262,8 @@ int nsi_config_resolve(const struct nsi_config *cf, const struct nsi_user *u, st
 
 		if (nsi_hostname_expand(out->settings.hostname, u->name, h, sizeof(h)) < 0 ||
 		    !nsi_hostname_valid(h)) {
-			snprintf(err, errlen, "hostname \"%s\" expands to an invalid host name for user %s",
+			snprintf(err, errlen,
+				 "hostname \"%s\" expands to an invalid host name for user %s",
 				 out->settings.hostname, u->name);
 			return -EINVAL;
 		}
@@ -1342,15 +1378,15 @@ int nsi_root_id_check(uint32_t id, char *why, size_t whylen)
 		return -EEXIST;
 	}
 	if (in_subid_file("/etc/subuid", id) || in_subid_file("/etc/subgid", id)) {
-		snprintf(why, whylen, "userns.root_id %u lies inside a range of /etc/subuid or /etc/subgid",
-			 id);
+		snprintf(why, whylen,
+			 "userns.root_id %u lies inside a range of /etc/subuid or /etc/subgid", id);
 		return -EEXIST;
 	}
 	return 0;
 }
 
-static void print_strings(FILE *f, const char *indent, const char *key, const char (*v)[NSI_PATH_LEN],
-			  unsigned n)
+static void print_strings(FILE *f, const char *indent, const char *key,
+			  const char (*v)[NSI_PATH_LEN], unsigned n)
 {
 	fprintf(f, "%s%s = [", indent, key);
 	for (unsigned i = 0; i < n; i++)
@@ -1380,15 +1416,16 @@ void nsi_settings_print(const struct nsi_settings *s, void *file)
 	fprintf(f, "  method = \"%s\";\n  size = ", nsi_tmp_method_name(s->tmp.method));
 	print_size(f, s->tmp.size);
 	fprintf(f, ";\n};\n");
-	fprintf(f, "home = {\n  mode = \"%s\";\n  skel = \"%s\";\n  size = ", nsi_home_mode_name(s->home.mode),
-		s->home.skel);
+	fprintf(f, "home = {\n  mode = \"%s\";\n  skel = \"%s\";\n  size = ",
+		nsi_home_mode_name(s->home.mode), s->home.skel);
 	print_size(f, s->home.size);
 	fprintf(f, ";\n};\n");
 	if (s->network.mode == NSI_NET_VETH || s->network.ndns > 0) {
 		fprintf(f, "network = {\n  mode = \"%s\";\n  subnet = \"%s\";\n",
 			nsi_net_mode_name(s->network.mode), s->network.subnet);
 		fprintf(f, "  host_access = %s;\n  nat = %s;\n",
-			s->network.host_access ? "true" : "false", s->network.nat ? "true" : "false");
+			s->network.host_access ? "true" : "false",
+			s->network.nat ? "true" : "false");
 		fprintf(f, "  dns = [");
 		for (unsigned i = 0; i < s->network.ndns; i++)
 			fprintf(f, "%s\"%s\"", i ? ", " : " ", s->network.dns[i]);
@@ -1403,6 +1440,7 @@ void nsi_settings_print(const struct nsi_settings *s, void *file)
 		s->userns.root_id);
 	print_strings(f, "", "hide", s->hide, s->nhide);
 	print_strings(f, "", "readonly", s->readonly, s->nreadonly);
-	fprintf(f, "on_last_logout = \"%s\";\n", s->on_last_logout == NSI_LAST_KILL ? "kill" : "linger");
+	fprintf(f, "on_last_logout = \"%s\";\n",
+		s->on_last_logout == NSI_LAST_KILL ? "kill" : "linger");
 	fprintf(f, "on_error = \"%s\";\n", s->on_error == NSI_ONERR_DENY ? "deny" : "allow");
 }

@@ -15,7 +15,7 @@
 #define NSI_MAX_PATHS 16
 #define NSI_MAX_DNS 4
 #define NSI_PATH_LEN 256
-#define NSI_NAME_LEN 33		/* policy names: 32 chars + NUL */
+#define NSI_NAME_LEN 33 /* policy names: 32 chars + NUL */
 #define NSI_HOSTNAME_LEN 65
 #define NSI_DEFAULT_ROOT_ID 2147483646u
 #define NSI_MAX_GROUPS 1024
@@ -83,18 +83,18 @@ struct nsi_user {
 	const char *name;
 	uid_t uid;
 	gid_t gid;
-	const gid_t *groups;	/* every gid getgrouplist() returns */
+	const gid_t *groups; /* every gid getgrouplist() returns */
 	size_t ngroups;
-	const char *service;	/* PAM service, may be NULL */
+	const char *service; /* PAM service, may be NULL */
 };
 
 /* The outcome of matching a user against a loaded configuration. */
 struct nsi_resolved {
 	struct nsi_settings settings;
-	char policy[NSI_NAME_LEN];	/* "" when only the defaults apply */
-	char file[NSI_PATH_LEN];	/* where the policy was defined */
+	char policy[NSI_NAME_LEN]; /* "" when only the defaults apply */
+	char file[NSI_PATH_LEN]; /* where the policy was defined */
 	int line;
-	char why[1024];			/* which match selected it, for explain */
+	char why[1024]; /* which match selected it, for explain */
 };
 
 void nsi_diag_init(struct nsi_diag *d);

@@ -128,12 +128,12 @@ restart:
 				return fail(ELOOP, why, whylen, "%s: too many symlinks", path);
 			n = readlinkat(next, "", target, sizeof(target) - 1);
 			if (n < 0)
-				return fail(errno, why, whylen, "%s: readlink '%s': %m", path, comp);
+				return fail(errno, why, whylen, "%s: readlink '%s': %m", path,
+					    comp);
 			target[n] = '\0';
 			/* A relative target resolves against the directory walked so far. */
 			if (asprintf(&joined, "%s%s%s%s", target[0] == '/' ? "" : done,
-				     target[0] == '/' ? "" : "/", target,
-				     *rest ? "/" : "") < 0)
+				     target[0] == '/' ? "" : "/", target, *rest ? "/" : "") < 0)
 				return -ENOMEM;
 			if (strlen(joined) + strlen(rest) >= PATH_MAX) {
 				free(joined);
@@ -151,9 +151,10 @@ restart:
 			}
 			/* Before free(work): comp points into it. */
 			if (!nsi_path_is_normal(joined)) {
-				int r = fail(EINVAL, why, whylen,
-					     "%s: symlink '%s' points to '%s', not a normalized path",
-					     path, comp, target);
+				int r = fail(
+					EINVAL, why, whylen,
+					"%s: symlink '%s' points to '%s', not a normalized path",
+					path, comp, target);
 
 				free(joined);
 				return r;
@@ -165,10 +166,12 @@ restart:
 
 		if (!last) {
 			if (!S_ISDIR(st.st_mode))
-				return fail(ENOTDIR, why, whylen, "%s: '%s' is not a directory", path, comp);
+				return fail(ENOTDIR, why, whylen, "%s: '%s' is not a directory",
+					    path, comp);
 			if (!dir_traversable(&st))
 				return fail(EPERM, why, whylen,
-					    "%s: directory '%s' is not owned by root or is writable by others",
+					    "%s: directory '%s' is not owned by root or is "
+					    "writable by others",
 					    path, comp);
 			all_trusted = all_trusted && nsi_stat_trusted(&st);
 		} else if (flags & NSI_WALK_DIR) {

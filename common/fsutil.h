@@ -29,8 +29,8 @@ bool nsi_stat_trusted(const struct stat *st);
  * blocking on FIFOs, check it is root-owned, not group/world-writable and at
  * most MAX bytes, and read it whole into a NUL-terminated buffer.
  */
-int nsi_read_trusted_file(int dirfd, const char *name, size_t max, char **ret,
-			  char *why, size_t whylen);
+int nsi_read_trusted_file(int dirfd, const char *name, size_t max, char **ret, char *why,
+			  size_t whylen);
 
 /* Split an absolute path into a malloc'd parent and a pointer to its last component. */
 int nsi_path_split(const char *path, char **parent, const char **base);

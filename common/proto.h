@@ -26,11 +26,11 @@ enum nsi_op {
 struct nsi_request {
 	uint32_t magic;
 	uint32_t version;
-	uint32_t size;		/* sizeof(struct nsi_request) */
+	uint32_t size; /* sizeof(struct nsi_request) */
 	uint32_t op;
 	uint32_t uid;
 	uint32_t pad;
-	uint64_t settings_hash;	/* what the module resolved; the helper re-resolves */
+	uint64_t settings_hash; /* what the module resolved; the helper re-resolves */
 	uint64_t groups_hash;
 	char user[NSI_USER_LEN];
 	char service[64];
@@ -40,10 +40,10 @@ struct nsi_request {
 struct nsi_reply {
 	uint32_t magic;
 	uint32_t version;
-	int32_t status;		/* 0 or -errno */
+	int32_t status; /* 0 or -errno */
 	int32_t keeper_pid;
-	uint64_t keeper_start;	/* /proc/PID/stat start time, pins the pid */
-	char msg[256];		/* why, when status < 0 */
+	uint64_t keeper_start; /* /proc/PID/stat start time, pins the pid */
+	char msg[256]; /* why, when status < 0 */
 };
 
 /* Field is NUL-terminated within its size. */

@@ -21,9 +21,9 @@
 #include "state.h"
 
 const struct nsi_ns_type nsi_ns_types[NSI_NS_COUNT] = {
-	[NSI_NS_MNT] = { CLONE_NEWNS, "mnt" },	 [NSI_NS_NET] = { CLONE_NEWNET, "net" },
-	[NSI_NS_IPC] = { CLONE_NEWIPC, "ipc" },	 [NSI_NS_UTS] = { CLONE_NEWUTS, "uts" },
-	[NSI_NS_PID] = { CLONE_NEWPID, "pid" },	 [NSI_NS_USER] = { CLONE_NEWUSER, "user" },
+	[NSI_NS_MNT] = { CLONE_NEWNS, "mnt" },	[NSI_NS_NET] = { CLONE_NEWNET, "net" },
+	[NSI_NS_IPC] = { CLONE_NEWIPC, "ipc" }, [NSI_NS_UTS] = { CLONE_NEWUTS, "uts" },
+	[NSI_NS_PID] = { CLONE_NEWPID, "pid" }, [NSI_NS_USER] = { CLONE_NEWUSER, "user" },
 };
 
 int nsi_run_dir_open(void)
@@ -71,8 +71,8 @@ int nsi_lock_uid(int dirfd, uid_t uid, int timeout_ms)
 			waited += 5;
 		}
 		/* The last holder may have removed the file: then lock the new one. */
-		if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == st.st_ino &&
-		    now.st_dev == st.st_dev)
+		if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now.st_ino == st.st_ino && now.st_dev == st.st_dev)
 			return TAKE_FD(fd);
 	}
 }
@@ -206,7 +206,8 @@ int nsi_state_write(int dirfd, const struct nsi_state *st)
 		if (st->ns_ino[i])
 			fprintf(f, "ns %s %" PRIu64 "\n", nsi_ns_types[i].name, st->ns_ino[i]);
 	for (size_t i = 0; i < st->nsessions; i++)
-		fprintf(f, "session %d %" PRIu64 "\n", (int)st->sessions[i].pid, st->sessions[i].start);
+		fprintf(f, "session %d %" PRIu64 "\n", (int)st->sessions[i].pid,
+			st->sessions[i].start);
 	if (fflush(f) != 0 || ferror(f)) {
 		r = -EIO;
 		(void)unlinkat(dirfd, tmp, 0);
@@ -261,7 +262,9 @@ int nsi_proc_start_at(int procfd, pid_t pid, uint64_t *ret)
 	if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
 		return -ESRCH;
 	/* Field 3 (state) follows; start time is field 22, i.e. 19 fields later. */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+	if (sscanf(p + 2,
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d "
+		   "%llu",
 		   &start) != 1)
 		return -EBADMSG;
 	*ret = start;
@@ -293,7 +296,8 @@ size_t nsi_state_prune(struct nsi_state *st)
 	for (size_t i = 0; i < st->nsessions; i++) {
 		uint64_t start;
 
-		if (nsi_proc_start(st->sessions[i].pid, &start) == 0 && start == st->sessions[i].start)
+		if (nsi_proc_start(st->sessions[i].pid, &start) == 0 &&
+		    start == st->sessions[i].start)
 			st->sessions[keep++] = st->sessions[i];
 	}
 	st->nsessions = keep;
@@ -381,7 +385,7 @@ int nsi_set_kill(const struct nsi_state *st)
 	int n;
 
 	if (!st->ns_ino[NSI_NS_MNT] || st->ns_ino[NSI_NS_MNT] == nsi_ns_inode(0, "mnt"))
-		return -EINVAL;	/* never the host's own namespace */
+		return -EINVAL; /* never the host's own namespace */
 	for (int round = 0; round < 500; round++) {
 		n = scan_members(st, kill_member);
 		if (n < 0)

@@ -23,14 +23,14 @@ enum nsi_ns_kind {
 	NSI_NS_NET,
 	NSI_NS_IPC,
 	NSI_NS_UTS,
-	NSI_NS_PID,	/* joined by the opener as pid_for_children, not by setns in the child */
+	NSI_NS_PID, /* joined by the opener as pid_for_children, not by setns in the child */
 	NSI_NS_USER,
 	NSI_NS_COUNT
 };
 
 struct nsi_ns_type {
-	int flag;		/* CLONE_NEW* */
-	const char *name;	/* as in /proc/PID/ns/NAME */
+	int flag; /* CLONE_NEW* */
+	const char *name; /* as in /proc/PID/ns/NAME */
 };
 extern const struct nsi_ns_type nsi_ns_types[NSI_NS_COUNT];
 
@@ -49,7 +49,7 @@ struct nsi_state {
 	pid_t keeper_pid;
 	uint64_t keeper_start;
 	int64_t created;
-	uint64_t ns_ino[NSI_NS_COUNT];	/* 0: shared with the host */
+	uint64_t ns_ino[NSI_NS_COUNT]; /* 0: shared with the host */
 	size_t nsessions;
 	struct nsi_session_rec sessions[NSI_MAX_SESSIONS];
 };

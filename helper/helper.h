@@ -29,20 +29,22 @@ int open_home(const struct nsi_user_id *u, int *ret_parent, char *why, size_t le
 int walk_target(const char *path, const struct nsi_user_id *u, int flags, char *why, size_t len);
 int setup_home(const struct nsi_settings *s, const struct nsi_user_id *u);
 /* DIR and FILE: an empty 000 directory and an empty 000 file to bind over hidden paths. */
-int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *u, int dir, int file);
+int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *u, int dir,
+			int file);
 int setup_mqueue(void);
 int mount_proc(void);
 
 /* userns.c */
-int write_id_maps(int procfd, pid_t pid, uid_t uid, const gid_t *groups, size_t ngroups, uint32_t root_id);
+int write_id_maps(int procfd, pid_t pid, uid_t uid, const gid_t *groups, size_t ngroups,
+		  uint32_t root_id);
 
 /* keeper.c: the process that holds the set. Never returns. */
 struct keeper_args {
-	int ready_fd;		/* written once the keeper is set up */
-	int go_fd;		/* read: maps are written (userns only) */
+	int ready_fd; /* written once the keeper is set up */
+	int go_fd; /* read: maps are written (userns only) */
 	bool userns;
 	bool nested;
-	bool pid;		/* PID 1 of a new PID namespace: mounts its /proc */
+	bool pid; /* PID 1 of a new PID namespace: mounts its /proc */
 	uint32_t root_id;
 };
 _Noreturn void keeper_main(const struct keeper_args *a);

@@ -77,8 +77,8 @@ int open_home(const struct nsi_user_id *u, int *ret_parent, char *why, size_t le
 	if (fstat(hfd, &st) < 0)
 		return -errno;
 	if (st.st_uid != u->uid) {
-		snprintf(why, len, "home %s: owned by uid %u, not by %s", u->home, (unsigned)st.st_uid,
-			 u->name);
+		snprintf(why, len, "home %s: owned by uid %u, not by %s", u->home,
+			 (unsigned)st.st_uid, u->name);
 		return -EPERM;
 	}
 	if (ret_parent)
@@ -215,8 +215,10 @@ static int copy_tree(int sdir, int ddir, int depth, int *entries)
 				r = -errno;
 				break;
 			}
-			s = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			d = openat(ddir, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			s = openat(dirfd(dir), de->d_name,
+				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			d = openat(ddir, de->d_name,
+				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (s < 0 || d < 0) {
 				r = -errno;
 				break;
@@ -279,7 +281,8 @@ static int home_ephemeral(const struct nsi_settings *s, const struct nsi_user_id
 		if (fstat(skel, &st) < 0)
 			return -errno;
 		if (!nsi_stat_trusted(&st)) {
-			snprintf(why, len, "%s: not owned by root or writable by others", s->home.skel);
+			snprintf(why, len, "%s: not owned by root or writable by others",
+				 s->home.skel);
 			return -EPERM;
 		}
 
@@ -315,7 +318,8 @@ static int home_private(const struct nsi_user_id *u, int pfd, int hfd, char *why
 		snprintf(why, len, "needs a home below a directory other than / (%s)", u->home);
 		return -EINVAL;
 	}
-	tree = open_tree(hfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	tree = open_tree(hfd, "",
+			 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 	if (tree < 0)
 		return -errno;
 	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
@@ -365,7 +369,8 @@ int setup_home(const struct nsi_settings *s, const struct nsi_user_id *u)
 	return 0;
 }
 
-int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *u, int dir, int file)
+int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *u, int dir,
+			int file)
 {
 	for (unsigned k = 0; k < s->nhide + s->nreadonly; k++) {
 		bool hide = k < s->nhide;
@@ -376,7 +381,8 @@ int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *
 		struct stat st;
 
 		if (nsi_expand_path(tmpl, u->home, u->name, path, sizeof(path)) < 0)
-			die(EINVAL, "%s: \"%s\" does not expand to a path for %s", key, tmpl, u->name);
+			die(EINVAL, "%s: \"%s\" does not expand to a path for %s", key, tmpl,
+			    u->name);
 		target = walk_target(path, u, 0, why, sizeof(why));
 		if (target == -ENOENT) {
 			notice("%s: %s does not exist, skipped", key, path);
@@ -387,31 +393,39 @@ int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *
 		if (fstat(target, &st) < 0)
 			die(errno, "%s: %s: %m", key, path);
 		if (hide && S_ISDIR(st.st_mode)) {
-			struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-							       MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+			struct mount_attr attr = { .attr_set =
+							   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+							   MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
 
 			/* Empty and inaccessible: the 000 directory of the hidden state tmpfs. */
-			tree = open_tree(dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-			if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+			tree = open_tree(dir, "",
+					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+			if (tree < 0 ||
+			    mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
 				die(errno, "hide %s: %m", path);
 		} else if (hide) {
-			struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-							       MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+			struct mount_attr attr = { .attr_set =
+							   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+							   MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
 
 			/* A file: an empty mode-000 file is bound over it. */
-			tree = open_tree(file, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-			if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+			tree = open_tree(file, "",
+					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+			if (tree < 0 ||
+			    mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
 				die(errno, "hide %s: %m", path);
 		} else {
 			struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 
-			tree = open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-							     AT_RECURSIVE);
-			if (tree < 0 ||
-			    mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+			tree = open_tree(target, "",
+					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+						 AT_RECURSIVE);
+			if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+						      sizeof(attr)) < 0)
 				die(errno, "readonly %s: %m", path);
 		}
-		if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		if (move_mount(tree, "", target, "",
+			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 			die(errno, "%s %s: %m", key, path);
 	}
 	return 0;

@@ -81,7 +81,8 @@ static void limit_caps(const cap_value_t *keep, int n)
 
 		for (int i = 0; i < n; i++)
 			keep_setpcap |= keep[i] == CAP_SETPCAP;
-		if (!keep_setpcap && prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0) < 0 && errno != EPERM)
+		if (!keep_setpcap && prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0) < 0 &&
+		    errno != EPERM)
 			die(errno, "cannot drop CAP_SETPCAP: %m");
 	}
 	if (!caps || cap_set_flag(caps, CAP_PERMITTED, n, keep, CAP_SET) < 0 ||
@@ -194,15 +195,19 @@ int main(void)
 		die(E2BIG, "user %s has more than %d groups", pw->pw_name, NSI_MAX_GROUPS);
 	for (int i = 0; i < ngroups; i++)
 		if (groups[i] == 0)
-			die(EPERM, "user %s is in group 0 (root), which is never mapped", pw->pw_name);
+			die(EPERM, "user %s is in group 0 (root), which is never mapped",
+			    pw->pw_name);
 
 	nsi_diag_init(&diag);
 	r = nsi_config_load(req.config, &cf, &diag);
 	if (r < 0 || diag.nerrors > 0)
 		die(r < 0 ? -r : EINVAL, "%s", r < 0 ? strerror(-r) : diag.errors[0]);
 	nsi_diag_free(&diag);
-	u = (struct nsi_user){ .name = pw->pw_name, .uid = pw->pw_uid, .gid = pw->pw_gid,
-			       .groups = groups, .ngroups = (size_t)ngroups,
+	u = (struct nsi_user){ .name = pw->pw_name,
+			       .uid = pw->pw_uid,
+			       .gid = pw->pw_gid,
+			       .groups = groups,
+			       .ngroups = (size_t)ngroups,
 			       .service = req.service[0] ? req.service : NULL };
 	if (nsi_config_resolve(cf, &u, &res, err, sizeof(err)) < 0)
 		die(EINVAL, "%s", err);
@@ -227,7 +232,7 @@ int main(void)
 	if (res.settings.hostname[0])
 		flags |= CLONE_NEWUTS;
 	if (res.settings.pid)
-		flags |= CLONE_NEWPID;	/* the keeper, forked next, is its PID 1 */
+		flags |= CLONE_NEWPID; /* the keeper, forked next, is its PID 1 */
 	if (unshare(flags) < 0)
 		die(errno, "unshare: %m");
 	{
@@ -246,7 +251,8 @@ int main(void)
 	if (flags & CLONE_NEWUTS) {
 		char host[NSI_HOSTNAME_LEN];
 
-		if (nsi_hostname_expand(res.settings.hostname, pw->pw_name, host, sizeof(host)) < 0 ||
+		if (nsi_hostname_expand(res.settings.hostname, pw->pw_name, host, sizeof(host)) <
+			    0 ||
 		    !nsi_hostname_valid(host))
 			die(EINVAL, "invalid hostname for %s", pw->pw_name);
 		if (sethostname(host, strlen(host)) < 0)
@@ -263,8 +269,11 @@ int main(void)
 		die(errno, "fork: %m");
 	if (keeper == 0) {
 		struct keeper_args ka = {
-			.ready_fd = ready[1], .go_fd = go[0], .userns = res.settings.userns.enable,
-			.nested = res.settings.userns.nested, .root_id = res.settings.userns.root_id,
+			.ready_fd = ready[1],
+			.go_fd = go[0],
+			.userns = res.settings.userns.enable,
+			.nested = res.settings.userns.nested,
+			.root_id = res.settings.userns.root_id,
 			.pid = res.settings.pid,
 		};
 

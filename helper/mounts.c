@@ -52,7 +52,8 @@ static void escape_path(const char *p, char *out, size_t len)
 	size_t o = 0;
 
 	for (p += (*p == '/'); *p && o + 4 < len; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9'))
 			out[o++] = *p;
 		else
 			o += (size_t)snprintf(out + o, len - o, "_%02x", (unsigned char)*p);
@@ -96,7 +97,8 @@ static int hide_state_dir(int *ret_dir, int *ret_empty)
 	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
 	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		die(errno, "tmpfs for /run/nsisolate: %m");
-	mfd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	mfd = fsmount(fs, FSMOUNT_CLOEXEC,
+		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (mfd < 0)
 		die(errno, "tmpfs for /run/nsisolate: %m");
 	/* Filled while 0700 (the helper has no DAC override), then closed to 000. */
@@ -143,7 +145,8 @@ static int instance_dir(uid_t uid, const char *dir)
 	snprintf(name, sizeof(name), "%u", (unsigned)uid);
 	outer = root_dir_at(top, name, 0700);
 	if (outer < 0)
-		die(-outer, INSTANCE_ROOT "/%s: must be a directory owned by root, mode 0700", name);
+		die(-outer, INSTANCE_ROOT "/%s: must be a directory owned by root, mode 0700",
+		    name);
 	escape_path(dir, esc, sizeof(esc));
 	return root_dir_at(outer, esc, 01777);
 }
@@ -178,16 +181,18 @@ int setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u)
 		if (s->tmp.method == NSI_TMP_SHARED)
 			break;
 		if (nsi_expand_path(s->tmp.dirs[i], u->home, u->name, dir, sizeof(dir)) < 0)
-			die(EINVAL, "tmp.dirs: \"%s\" does not expand to a path for %s", s->tmp.dirs[i],
-			    u->name);
+			die(EINVAL, "tmp.dirs: \"%s\" does not expand to a path for %s",
+			    s->tmp.dirs[i], u->name);
 		/* What the template check saw before expansion, once more after it. */
 		if (!strcmp(dir, "/") || !strcmp(dir, "/proc") || !strncmp(dir, "/proc/", 6) ||
-		    !strcmp(dir, NSI_RUN_DIR) || !strncmp(dir, NSI_RUN_DIR "/", sizeof(NSI_RUN_DIR)))
-			die(EINVAL, "tmp.dirs: \"%s\" expands to %s, which cannot be polyinstantiated",
+		    !strcmp(dir, NSI_RUN_DIR) ||
+		    !strncmp(dir, NSI_RUN_DIR "/", sizeof(NSI_RUN_DIR)))
+			die(EINVAL,
+			    "tmp.dirs: \"%s\" expands to %s, which cannot be polyinstantiated",
 			    s->tmp.dirs[i], dir);
 		target = walk_target(dir, u, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, sizeof(why));
 		if (target == -ENOENT)
-			continue;	/* documented: a missing tmp dir is skipped */
+			continue; /* documented: a missing tmp dir is skipped */
 		if (target < 0)
 			die(-target, "tmp.dirs: %s", why);
 		if (s->tmp.method == NSI_TMP_TMPFS) {
@@ -196,15 +201,18 @@ int setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u)
 				die(-r, "tmpfs on %s: %s", dir, strerror(-r));
 		} else {
 			_cleanup_close_ int inner = instance_dir(u->uid, dir), tree = -1;
-			struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+			struct mount_attr attr = { .attr_set =
+							   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
 
 			if (inner < 0)
 				die(-inner, "instance directory for %s: %s", dir, strerror(-inner));
-			tree = open_tree(inner, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-						       AT_RECURSIVE);
+			tree = open_tree(inner, "",
+					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+						 AT_RECURSIVE);
 			if (tree < 0)
 				die(errno, "open_tree for %s: %m", dir);
-			if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+			if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+					  sizeof(attr)) < 0)
 				die(errno, "nosuid,nodev for %s: %m", dir);
 			r = attach(tree, target);
 			if (r < 0)
@@ -234,7 +242,8 @@ int setup_mqueue(void)
 		return -errno;
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return -errno;
-	mfd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	mfd = fsmount(fs, FSMOUNT_CLOEXEC,
+		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (mfd < 0)
 		return -errno;
 	return attach(mfd, target);
@@ -254,7 +263,8 @@ int mount_proc(void)
 		return -errno;
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return -errno;
-	mfd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	mfd = fsmount(fs, FSMOUNT_CLOEXEC,
+		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (mfd < 0)
 		return -errno;
 	return attach(mfd, target);

@@ -34,7 +34,8 @@ static int write_file(int dirfd, const char *name, const char *buf, size_t len)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
-int write_id_maps(int procfd, pid_t pid, uid_t uid, const gid_t *groups, size_t ngroups, uint32_t root_id)
+int write_id_maps(int procfd, pid_t pid, uid_t uid, const gid_t *groups, size_t ngroups,
+		  uint32_t root_id)
 {
 	_cleanup_close_ int dfd = -1;
 	gid_t sorted[NSI_MAX_GROUPS];
@@ -63,7 +64,8 @@ int write_id_maps(int procfd, pid_t pid, uid_t uid, const gid_t *groups, size_t 
 
 		if (sorted[i] == 0 || sorted[i] == root_id)
 			return -EPERM;
-		while (j < ngroups && (sorted[j] == sorted[j - 1] || sorted[j] == sorted[j - 1] + 1))
+		while (j < ngroups &&
+		       (sorted[j] == sorted[j - 1] || sorted[j] == sorted[j - 1] + 1))
 			j++;
 		if (++lines > MAP_MAX_LINES)
 			return -E2BIG;

@@ -66,10 +66,10 @@ static struct {
 	bool armed;
 	bool userns;
 	pid_t opener;
-	pid_t forker;		/* set in the parent by the prepare handler */
-	gid_t user_gid;		/* the user's primary gid, mapped to itself */
-	uint64_t pid_ino;	/* the set's PID namespace, checked in the child */
-	int host_pid;		/* the opener's own PID namespace, to return to */
+	pid_t forker; /* set in the parent by the prepare handler */
+	gid_t user_gid; /* the user's primary gid, mapped to itself */
+	uint64_t pid_ino; /* the set's PID namespace, checked in the child */
+	int host_pid; /* the opener's own PID namespace, to return to */
 	int fd[NSI_NS_COUNT];
 } armed = { .host_pid = -1, .fd = { [0 ... NSI_NS_COUNT - 1] = -1 } };
 
@@ -174,7 +174,9 @@ static int parse_opts(pam_handle_t *ph, int argc, const char **argv, struct opts
 		} else if (!strcmp(argv[i], "debug")) {
 			o->debug = true;
 		} else {
-			pam_syslog(ph, LOG_ERR, "unknown or invalid option \"%s\" (expected config=/ABSOLUTE/PATH or debug)",
+			pam_syslog(ph, LOG_ERR,
+				   "unknown or invalid option \"%s\" (expected "
+				   "config=/ABSOLUTE/PATH or debug)",
 				   argv[i]);
 			return -EINVAL;
 		}
@@ -186,7 +188,7 @@ static int parse_opts(pam_handle_t *ph, int argc, const char **argv, struct opts
 
 struct spawn {
 	int in, out, err;
-	char *helper_stack;	/* top of the helper's stack, below the waiter's */
+	char *helper_stack; /* top of the helper's stack, below the waiter's */
 };
 
 static int place_fd(int from, int to)
@@ -291,8 +293,8 @@ static int run_helper(const struct nsi_request *req, struct nsi_reply *rep)
 	 */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = clone(helper_waiter, (char *)stack + 2 * stack_size, CLONE_VM | CLONE_VFORK | CLONE_PIDFD,
-		  &sp, &pidfd);
+	r = clone(helper_waiter, (char *)stack + 2 * stack_size,
+		  CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &sp, &pidfd);
 	r = r < 0 ? -errno : 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	munmap(stack, 2 * stack_size);
@@ -353,7 +355,8 @@ static int open_set_fds(const struct nsi_state *st, int pidfd, int fds[NSI_NS_CO
 		fds[i] = -1;
 		if (!st->ns_ino[i])
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)st->keeper_pid, nsi_ns_types[i].name);
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)st->keeper_pid,
+			 nsi_ns_types[i].name);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0 || fstat(fds[i], &s) < 0 || (uint64_t)s.st_ino != st->ns_ino[i])
 			goto fail;
@@ -443,7 +446,8 @@ static int create_set(pam_handle_t *ph, const struct login *l, struct nsi_state 
 
 		if (!k || !self) {
 			close(pidfd);
-			snprintf(msg, msglen, "cannot read the keeper's %s namespace", nsi_ns_types[i].name);
+			snprintf(msg, msglen, "cannot read the keeper's %s namespace",
+				 nsi_ns_types[i].name);
 			return -ESRCH;
 		}
 		st->ns_ino[i] = k != self ? k : 0;
@@ -453,7 +457,8 @@ static int create_set(pam_handle_t *ph, const struct login *l, struct nsi_state 
 }
 
 /* Why a live set cannot take this login, or NULL. */
-static const char *mismatch(const struct nsi_state *st, const struct login *l, char *buf, size_t len)
+static const char *mismatch(const struct nsi_state *st, const struct login *l, char *buf,
+			    size_t len)
 {
 	const char *pol = l->res->policy[0] ? l->res->policy : "(defaults)";
 	const char *live = st->policy[0] ? st->policy : "(defaults)";
@@ -463,11 +468,13 @@ static const char *mismatch(const struct nsi_state *st, const struct login *l, c
 		return buf;
 	}
 	if (st->settings_hash != nsi_settings_hash(&l->res->settings)) {
-		snprintf(buf, len, "the settings of policy %s changed since the live set was made", pol);
+		snprintf(buf, len, "the settings of policy %s changed since the live set was made",
+			 pol);
 		return buf;
 	}
 	if (st->groups_hash != nsi_groups_hash(l->groups, l->ngroups)) {
-		snprintf(buf, len, "the group list of %s differs from the live set's", l->pw->pw_name);
+		snprintf(buf, len, "the group list of %s differs from the live set's",
+			 l->pw->pw_name);
 		return buf;
 	}
 	return NULL;
@@ -505,8 +512,8 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	}
 	r = nsi_state_read(run, l->pw->pw_uid, st);
 	if (r < 0 && r != -ENOENT) {
-		snprintf(msg, msglen, NSI_RUN_DIR "/%u.state: unreadable (%s)", (unsigned)l->pw->pw_uid,
-			 strerror(-r));
+		snprintf(msg, msglen, NSI_RUN_DIR "/%u.state: unreadable (%s)",
+			 (unsigned)l->pw->pw_uid, strerror(-r));
 		return r;
 	}
 	have = r == 0;
@@ -516,10 +523,13 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 			/* The keeper died: the set is over; nothing of it may outlive it. */
 			r = nsi_set_kill(st);
 			pam_syslog(ph, LOG_NOTICE,
-				   "set of %s (uid %u) lost its keeper %d; killed what was left of it%s",
-				   st->user, (unsigned)st->uid, (int)st->keeper_pid, r < 0 ? " (incomplete)" : "");
+				   "set of %s (uid %u) lost its keeper %d; killed what was left of "
+				   "it%s",
+				   st->user, (unsigned)st->uid, (int)st->keeper_pid,
+				   r < 0 ? " (incomplete)" : "");
 			if (r < 0) {
-				snprintf(msg, msglen, "cannot end the previous set: %s", strerror(-r));
+				snprintf(msg, msglen, "cannot end the previous set: %s",
+					 strerror(-r));
 				return r;
 			}
 			(void)end_network(ph, run, st->uid, st->user, l->config);
@@ -530,14 +540,15 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 			(void)nsi_set_kill(st);
 			(void)end_network(ph, run, st->uid, st->user, l->config);
 			(void)nsi_state_remove(run, st->uid);
-			pam_syslog(ph, LOG_INFO, "reclaimed the empty set of %s (uid %u), keeper %d",
-				   st->user, (unsigned)st->uid, (int)st->keeper_pid);
+			pam_syslog(ph, LOG_INFO,
+				   "reclaimed the empty set of %s (uid %u), keeper %d", st->user,
+				   (unsigned)st->uid, (int)st->keeper_pid);
 			nsi_closep(&pidfd);
 			pidfd = -1;
 			have = false;
 		} else if (mismatch(st, l, why, sizeof(why))) {
-			snprintf(msg, msglen, "%s; run \"nsisolate stop %s\" or end its sessions", why,
-				 l->pw->pw_name);
+			snprintf(msg, msglen, "%s; run \"nsisolate stop %s\" or end its sessions",
+				 why, l->pw->pw_name);
 			return -EBUSY;
 		}
 	}
@@ -552,7 +563,8 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		created = true;
 	}
 	/* The set must hold a mount namespace, and a user namespace exactly when asked. */
-	if (!st->ns_ino[NSI_NS_MNT] || !!st->ns_ino[NSI_NS_USER] != l->res->settings.userns.enable ||
+	if (!st->ns_ino[NSI_NS_MNT] ||
+	    !!st->ns_ino[NSI_NS_USER] != l->res->settings.userns.enable ||
 	    !!st->ns_ino[NSI_NS_PID] != l->res->settings.pid ||
 	    !!st->ns_ino[NSI_NS_NET] != (l->res->settings.network.mode != NSI_NET_HOST)) {
 		snprintf(msg, msglen, "the set of uid %u lacks its namespaces", (unsigned)st->uid);
@@ -561,7 +573,8 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	}
 	r = open_set_fds(st, pidfd, fds);
 	if (r < 0) {
-		snprintf(msg, msglen, "cannot open the namespaces of keeper %d", (int)st->keeper_pid);
+		snprintf(msg, msglen, "cannot open the namespaces of keeper %d",
+			 (int)st->keeper_pid);
 		goto undo;
 	}
 	r = nsi_proc_start(getpid(), &self_start);
@@ -574,8 +587,8 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	st->linger = l->res->settings.on_last_logout == NSI_LAST_LINGER;
 	r = nsi_state_write(run, st);
 	if (r < 0) {
-		snprintf(msg, msglen, "cannot write " NSI_RUN_DIR "/%u.state: %s", (unsigned)st->uid,
-			 strerror(-r));
+		snprintf(msg, msglen, "cannot write " NSI_RUN_DIR "/%u.state: %s",
+			 (unsigned)st->uid, strerror(-r));
 		goto undo_fds;
 	}
 	data = malloc(sizeof(*data));
@@ -609,7 +622,8 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 			r = -errno;
 			nsi_closep(&armed.host_pid);
 			armed.host_pid = -1;
-			snprintf(msg, msglen, "cannot enter the set's PID namespace: %s", strerror(-r));
+			snprintf(msg, msglen, "cannot enter the set's PID namespace: %s",
+				 strerror(-r));
 			(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
 			free(data);
 			goto undo_record;
@@ -631,7 +645,8 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	if (o->debug)
 		for (size_t i = 0; i < NSI_NS_COUNT; i++)
 			pam_syslog(ph, LOG_DEBUG, "namespace %s: %llu%s", nsi_ns_types[i].name,
-				   (unsigned long long)st->ns_ino[i], st->ns_ino[i] ? "" : " (host)");
+				   (unsigned long long)st->ns_ino[i],
+				   st->ns_ino[i] ? "" : " (host)");
 	return 0;
 
 undo_record:
@@ -689,7 +704,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 	}
 	(void)pam_get_item(ph, PAM_SERVICE, &svc);
 	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0) {
-		pam_syslog(ph, LOG_ERR, "refused %s: more than %d groups", pw->pw_name, NSI_MAX_GROUPS);
+		pam_syslog(ph, LOG_ERR, "refused %s: more than %d groups", pw->pw_name,
+			   NSI_MAX_GROUPS);
 		return PAM_SESSION_ERR;
 	}
 
@@ -700,7 +716,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 			pam_syslog(ph, LOG_ERR, "%s: %s", o.config, strerror(-r));
 		for (size_t i = 0; i < diag.nerrors; i++)
 			pam_syslog(ph, LOG_ERR, "%s", diag.errors[i]);
-		pam_syslog(ph, LOG_ERR, "refused %s: bad configuration (run \"nsisolate check --config %s\")",
+		pam_syslog(ph, LOG_ERR,
+			   "refused %s: bad configuration (run \"nsisolate check --config %s\")",
 			   pw->pw_name, o.config);
 		nsi_diag_free(&diag);
 		nsi_config_free(cf);
@@ -716,9 +733,13 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 		nsi_config_free(cf);
 		return PAM_BUF_ERR;
 	}
-	r = nsi_config_resolve(cf, &(struct nsi_user){ .name = pw->pw_name, .uid = pw->pw_uid,
-						      .gid = pw->pw_gid, .groups = groups,
-						      .ngroups = (size_t)ngroups, .service = svc },
+	r = nsi_config_resolve(cf,
+			       &(struct nsi_user){ .name = pw->pw_name,
+						   .uid = pw->pw_uid,
+						   .gid = pw->pw_gid,
+						   .groups = groups,
+						   .ngroups = (size_t)ngroups,
+						   .service = svc },
 			       res, err, sizeof(err));
 	nsi_config_free(cf);
 	if (r < 0) {
@@ -733,13 +754,18 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 		return PAM_IGNORE;
 	}
 
-	l = (struct login){ .pw = pw, .service = svc, .config = o.config, .groups = groups,
-			    .ngroups = (size_t)ngroups, .res = res };
+	l = (struct login){ .pw = pw,
+			    .service = svc,
+			    .config = o.config,
+			    .groups = groups,
+			    .ngroups = (size_t)ngroups,
+			    .res = res };
 	r = do_open(ph, &o, &l, msg, sizeof(msg));
 	if (r == 0) {
 		ret = PAM_SUCCESS;
 	} else if (r == -EBUSY) {
-		pam_syslog(ph, LOG_ERR, "refused %s (uid %u): %s", pw->pw_name, (unsigned)pw->pw_uid, msg);
+		pam_syslog(ph, LOG_ERR, "refused %s (uid %u): %s", pw->pw_name,
+			   (unsigned)pw->pw_uid, msg);
 		ret = PAM_SESSION_ERR;
 	} else if (res->settings.on_error == NSI_ONERR_ALLOW) {
 		pam_syslog(ph, LOG_WARNING,
@@ -747,8 +773,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 			   pw->pw_name, (unsigned)pw->pw_uid, msg[0] ? msg : strerror(-r));
 		ret = PAM_SUCCESS;
 	} else {
-		pam_syslog(ph, LOG_ERR, "refused %s (uid %u): %s", pw->pw_name, (unsigned)pw->pw_uid,
-			   msg[0] ? msg : strerror(-r));
+		pam_syslog(ph, LOG_ERR, "refused %s (uid %u): %s", pw->pw_name,
+			   (unsigned)pw->pw_uid, msg[0] ? msg : strerror(-r));
 		ret = errno_to_pam(r);
 	}
 	free(res);
@@ -793,12 +819,13 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *ph, int flags, int argc, const
 	if (r == -ENOENT)
 		(void)nsi_lock_remove(run, data.uid);
 	if (r < 0 && r != -ENOENT) {
-		pam_syslog(ph, LOG_ERR, NSI_RUN_DIR "/%u.state: unreadable (%s); the set is left as it is",
+		pam_syslog(ph, LOG_ERR,
+			   NSI_RUN_DIR "/%u.state: unreadable (%s); the set is left as it is",
 			   (unsigned)data.uid, strerror(-r));
 		return PAM_SESSION_ERR;
 	}
 	if (r < 0 || st->keeper_pid != data.keeper_pid || st->keeper_start != data.keeper_start)
-		return PAM_SUCCESS;	/* that set has already ended */
+		return PAM_SUCCESS; /* that set has already ended */
 
 	(void)nsi_proc_start(getpid(), &self_start);
 	for (size_t i = 0; i < st->nsessions; i++)
@@ -812,7 +839,8 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *ph, int flags, int argc, const
 	}
 	if (st->linger) {
 		r = nsi_state_write(run, st);
-		pam_syslog(ph, LOG_INFO, "last session of %s (uid %u) closed; set lingers, keeper pid %d",
+		pam_syslog(ph, LOG_INFO,
+			   "last session of %s (uid %u) closed; set lingers, keeper pid %d",
 			   st->user, (unsigned)st->uid, (int)st->keeper_pid);
 		return r < 0 ? PAM_SESSION_ERR : PAM_SUCCESS;
 	}
@@ -826,6 +854,7 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *ph, int flags, int argc, const
 	(void)nsi_state_remove(run, st->uid);
 	(void)nsi_lock_remove(run, st->uid);
 	pam_syslog(ph, LOG_INFO, "tore down set of %s (uid %u), policy %s, keeper pid %d", st->user,
-		   (unsigned)st->uid, st->policy[0] ? st->policy : "(defaults)", (int)st->keeper_pid);
+		   (unsigned)st->uid, st->policy[0] ? st->policy : "(defaults)",
+		   (int)st->keeper_pid);
 	return PAM_SUCCESS;
 }

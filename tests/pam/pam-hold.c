@@ -59,7 +59,8 @@ int main(int argc, char **argv)
 		}
 		while (waitpid(pid, &status, 0) < 0)
 			;
-		printf("child %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		printf("child %d\n",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		fflush(stdout);
 	} else {
 		while (read(0, buf, sizeof(buf)) > 0)
