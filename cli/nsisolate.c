@@ -233,8 +233,12 @@ static int for_each_set(int run, int (*fn)(int run, struct nsi_state *st, void *
 		unsigned long uid = strtoul(names[i]->d_name, &end, 10);
 
 		if (r == 0 && end != names[i]->d_name && !strcmp(end, ".state")) {
-			int q = nsi_state_read(run, (uid_t)uid, st);
+			/* Read under the lock: states are rewritten in place. */
+			int lock = nsi_lock_uid(run, (uid_t)uid, 15000);
+			int q = lock < 0 ? lock : nsi_state_read(run, (uid_t)uid, st);
 
+			if (lock >= 0)
+				close(lock);
 			if (q < 0)
 				fprintf(stderr, "nsisolate: " NSI_RUN_DIR "/%s: %s\n",
 					names[i]->d_name, strerror(-q));

@@ -110,7 +110,7 @@ int nsi_state_read(int dirfd, uid_t uid, struct nsi_state *out)
 	char name[48], why[256];
 	char *line, *save = NULL;
 	int r, lineno = 0;
-	bool have_keeper = false;
+	bool have_keeper = false, ended = false;
 
 	state_name(uid, name, sizeof(name), "");
 	r = nsi_read_trusted_file(dirfd, name, 256 * 1024, &text, why, sizeof(why));
@@ -123,7 +123,13 @@ int nsi_state_read(int dirfd, uid_t uid, struct nsi_state *out)
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char key[32], a[256], b[64];
 		unsigned long long x, y;
-		int n = sscanf(line, "%31s %255s %63s", key, a, b);
+		int n;
+
+		if (!strcmp(line, "end")) {
+			ended = true;
+			break;
+		}
+		n = sscanf(line, "%31s %255s %63s", key, a, b);
 
 		if (lineno++ == 0) {
 			if (n != 2 || strcmp(key, "nsisolate-state") || strcmp(a, "1"))
@@ -169,7 +175,7 @@ int nsi_state_read(int dirfd, uid_t uid, struct nsi_state *out)
 			goto out;
 		}
 	}
-	if (!have_keeper || st->uid != uid || !st->ns_ino[NSI_NS_MNT])
+	if (!ended || !have_keeper || st->uid != uid || !st->ns_ino[NSI_NS_MNT])
 		goto out;
 	memcpy(out, st, sizeof(*st));
 	r = 0;
@@ -178,46 +184,54 @@ out:
 	return r;
 }
 
+/*
+ * Rewritten in place, under the uid's lock: a rename over the old file costs
+ * a forced writeback and a truncate on a disk-backed /run (ext4's
+ * replace-by-rename heuristic) at every login. The text ends with "end", so
+ * a shorter rewrite never leaves a readable tail, and a torn file fails to
+ * parse (refused, never misread).
+ */
 int nsi_state_write(int dirfd, const struct nsi_state *st)
 {
 	_cleanup_close_ int fd = -1;
-	_cleanup_fclose_ FILE *f = NULL;
-	char name[48], tmp[48];
-	int r;
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = 1024 + st->nsessions * 48, len = 0;
+	char name[48];
+	struct stat s;
 
-	state_name(st->uid, name, sizeof(name), "");
-	state_name(st->uid, tmp, sizeof(tmp), ".tmp");
-	(void)unlinkat(dirfd, tmp, 0);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f)
-		return -errno;
-	fd = -1;
-	fprintf(f, "nsisolate-state %d\n", NSI_STATE_VERSION);
-	fprintf(f, "uid %u\nuser %s\npolicy %s\n", (unsigned)st->uid, st->user,
-		st->policy[0] ? st->policy : "-");
-	fprintf(f, "settings_hash %016" PRIx64 "\ngroups_hash %016" PRIx64 "\n", st->settings_hash,
-		st->groups_hash);
-	fprintf(f, "linger %d\ncreated %" PRId64 "\nkeeper %d %" PRIu64 "\n", st->linger ? 1 : 0,
-		st->created, (int)st->keeper_pid, st->keeper_start);
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+#define OUT(...) (len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__))
+	OUT("nsisolate-state %d\n", NSI_STATE_VERSION);
+	OUT("uid %u\nuser %s\npolicy %s\n", (unsigned)st->uid, st->user,
+	    st->policy[0] ? st->policy : "-");
+	OUT("settings_hash %016" PRIx64 "\ngroups_hash %016" PRIx64 "\n", st->settings_hash,
+	    st->groups_hash);
+	OUT("linger %d\ncreated %" PRId64 "\nkeeper %d %" PRIu64 "\n", st->linger ? 1 : 0,
+	    st->created, (int)st->keeper_pid, st->keeper_start);
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
 		if (st->ns_ino[i])
-			fprintf(f, "ns %s %" PRIu64 "\n", nsi_ns_types[i].name, st->ns_ino[i]);
+			OUT("ns %s %" PRIu64 "\n", nsi_ns_types[i].name, st->ns_ino[i]);
 	for (size_t i = 0; i < st->nsessions; i++)
-		fprintf(f, "session %d %" PRIu64 "\n", (int)st->sessions[i].pid,
-			st->sessions[i].start);
-	if (fflush(f) != 0 || ferror(f)) {
-		r = -EIO;
-		(void)unlinkat(dirfd, tmp, 0);
-		return r;
-	}
-	if (renameat(dirfd, tmp, dirfd, name) < 0) {
-		r = -errno;
-		(void)unlinkat(dirfd, tmp, 0);
-		return r;
-	}
+		OUT("session %d %" PRIu64 "\n", (int)st->sessions[i].pid, st->sessions[i].start);
+	OUT("end\n");
+#undef OUT
+	if (len >= cap)
+		return -E2BIG;
+
+	state_name(st->uid, name, sizeof(name), "");
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &s) < 0)
+		return -errno;
+	if (!S_ISREG(s.st_mode) || s.st_uid != 0 || s.st_nlink != 1)
+		return -EPERM;
+	if (pwrite(fd, buf, len, 0) != (ssize_t)len)
+		return errno ? -errno : -EIO;
+	if (ftruncate(fd, (off_t)len) < 0)
+		return -errno;
 	return 0;
 }
 

@@ -584,29 +584,25 @@ void net_setup(const struct nsi_settings *s, uid_t uid)
 	caps_effective(NULL, 0);
 }
 
-/* Is the keeper of UID's recorded set still running (not a zombie)? */
+/*
+ * Is the keeper of UID's recorded set still running? A zombie is not
+ * (nsi_proc_start says so); a state that cannot be read counts as alive, so
+ * nothing of a set is removed on a guess.
+ */
 static bool set_alive(int run, uid_t uid)
 {
 	_cleanup_free_ struct nsi_state *st = calloc(1, sizeof(*st));
-	_cleanup_close_ int fd = -1;
-	char path[64], buf[512], *p;
 	uint64_t start;
-	ssize_t n;
+	int r;
 
-	if (!st || nsi_state_read(run, uid, st) < 0)
+	if (!st)
+		return true;
+	r = nsi_state_read(run, uid, st);
+	if (r == -ENOENT)
 		return false;
-	if (nsi_proc_start(st->keeper_pid, &start) < 0 || start != st->keeper_start)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)st->keeper_pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = nsi_read_full(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	if (r < 0)
+		return true;
+	return nsi_proc_start(st->keeper_pid, &start) == 0 && start == st->keeper_start;
 }
 
 int net_teardown(uid_t uid, char *msg, size_t len)
