@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -291,4 +293,35 @@ ssize_t nsi_read_full(int fd, void *buf, size_t len)
 		got += (size_t)n;
 	}
 	return (ssize_t)got;
+}
+
+int nsi_lock_file_at(int dirfd, const char *name, int timeout_ms)
+{
+	int waited = 0;
+
+	for (;;) {
+		_cleanup_close_ int fd = -1;
+		struct stat st, now;
+
+		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode) || st.st_uid != 0)
+			return -EPERM;
+		/* Poll rather than block: no alarm(), no signal disposition touched. */
+		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			if (errno != EWOULDBLOCK && errno != EINTR)
+				return -errno;
+			if (waited >= timeout_ms)
+				return -ETIMEDOUT;
+			nanosleep(&(struct timespec){ .tv_nsec = 2 * 1000 * 1000 }, NULL);
+			waited += 2;
+		}
+		/* The last holder may have removed the file: then lock the new one. */
+		if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now.st_ino == st.st_ino && now.st_dev == st.st_dev)
+			return TAKE_FD(fd);
+	}
 }

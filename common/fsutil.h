@@ -38,6 +38,14 @@ int nsi_path_split(const char *path, char **parent, const char **base);
 /* Absolute, no "//", no "." or ".." components, no trailing "/", bounded length. */
 bool nsi_path_is_normal(const char *p);
 
+/*
+ * Take an exclusive flock on the root-owned regular file NAME in DIRFD,
+ * creating it 0600, polling for at most TIMEOUT_MS. A holder may unlink the
+ * file while holding the lock (when what it guards is gone); a waiter then
+ * retries on the new file. Returns the locked fd or -errno.
+ */
+int nsi_lock_file_at(int dirfd, const char *name, int timeout_ms);
+
 /* Write all of BUF, looping on short writes and EINTR. */
 int nsi_write_all(int fd, const void *buf, size_t len);
 /* Read exactly LEN bytes unless EOF comes first; returns bytes read or -errno. */

@@ -433,32 +433,7 @@ int nsi_lease_scan(int dirfd, struct nsi_lease **ret, size_t *n)
 
 int nsi_lease_lock(int dirfd, int timeout_ms)
 {
-	int waited = 0;
-
-	for (;;) {
-		_cleanup_close_ int fd = -1;
-		struct stat st, now;
-
-		fd = openat(dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return -errno;
-		if (fstat(fd, &st) < 0)
-			return -errno;
-		if (!S_ISREG(st.st_mode) || st.st_uid != 0)
-			return -EPERM;
-		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			if (errno != EWOULDBLOCK && errno != EINTR)
-				return -errno;
-			if (waited >= timeout_ms)
-				return -ETIMEDOUT;
-			nanosleep(&(struct timespec){ .tv_nsec = 2 * 1000 * 1000 }, NULL);
-			waited += 2;
-		}
-		/* The last holder may have removed the file: then lock the new one. */
-		if (fstatat(dirfd, LOCK_NAME, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    now.st_ino == st.st_ino && now.st_dev == st.st_dev)
-			return TAKE_FD(fd);
-	}
+	return nsi_lock_file_at(dirfd, LOCK_NAME, timeout_ms);
 }
 
 int nsi_lease_lock_remove(int dirfd)

@@ -47,34 +47,9 @@ int nsi_run_dir_open(void)
 int nsi_lock_uid(int dirfd, uid_t uid, int timeout_ms)
 {
 	char name[32];
-	int waited = 0;
 
 	snprintf(name, sizeof(name), "%u.lock", (unsigned)uid);
-	for (;;) {
-		_cleanup_close_ int fd = -1;
-		struct stat st, now;
-
-		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return -errno;
-		if (fstat(fd, &st) < 0)
-			return -errno;
-		if (!S_ISREG(st.st_mode) || st.st_uid != 0)
-			return -EPERM;
-		/* Poll rather than block: no alarm(), no signal disposition touched. */
-		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			if (errno != EWOULDBLOCK && errno != EINTR)
-				return -errno;
-			if (waited >= timeout_ms)
-				return -ETIMEDOUT;
-			nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
-			waited += 5;
-		}
-		/* The last holder may have removed the file: then lock the new one. */
-		if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    now.st_ino == st.st_ino && now.st_dev == st.st_dev)
-			return TAKE_FD(fd);
-	}
+	return nsi_lock_file_at(dirfd, name, timeout_ms);
 }
 
 int nsi_lock_remove(int dirfd, uid_t uid)

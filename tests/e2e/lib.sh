@@ -855,6 +855,40 @@ _nsi_leftover_procs() {
 	done
 }
 
+# gone PID: exited (a zombie counts: PID 1 may reap late).
+gone() {
+	kill -0 "$1" 2>/dev/null || return 0
+	[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" == Z ]
+}
+
+# keeper_of UID: the keeper pid recorded in the uid's state file.
+keeper_of() { awk '$1 == "keeper" { print $2 }' "$NSI_STATE_DIR/$1.state" 2>/dev/null; }
+
+# hold_ssh USER CMDLINE: an ssh login (no pty) that runs CMDLINE, prints
+# "ready" and stays until release_ssh (EOF on its stdin) or until its set
+# ends. Sets HS_PID (the ssh client), HS_W (the fifo writer), HS_OUT.
+_HSN=0
+hold_ssh() {
+	_HSN=$((_HSN + 1))
+	HS_OUT=$T/hs.$_HSN
+	mkfifo "$HS_OUT.in"
+	NSI_SSH_TIMEOUT=150 ssh_as "$1" "$2; echo ready; cat >/dev/null" <"$HS_OUT.in" >"$HS_OUT" 2>&1 &
+	HS_PID=$!
+	sleep 1000000 >"$HS_OUT.in" &
+	HS_W=$!
+	defer release_ssh "$HS_PID" "$HS_W"
+	wait_until 15 grep -q '^ready$' "$HS_OUT"
+}
+# release_ssh [PID WRITER]: end a hold_ssh login, the last one by default (idempotent).
+release_ssh() {
+	local pid=${1:-$HS_PID} w=${2:-$HS_W}
+	kill "$w" 2>/dev/null
+	wait "$w" 2>/dev/null
+	wait_until 10 gone "$pid" || kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
 # Namespaces other than PID 1's that hold a test user's process or a process
 # run from $NSI_LIBEXEC (helper/keeper), and namespace fds still open in a
 # test sshd (exe under $T) or pam-hold: "TYPE:[INODE] pid P uid U EXE".

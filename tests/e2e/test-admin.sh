@@ -48,8 +48,6 @@ UIDC=$(uid_of $UC)
 UIDD=$(uid_of $UD)
 UIDE=$(uid_of $UE)
 
-keeper_of() { awk '$1 == "keeper" { print $2 }' "$NSI_STATE_DIR/$1.state" 2>/dev/null; }
-gone() { ! kill -0 "$1" 2>/dev/null; }
 # dead PID: exited, even if the host's init has not reaped it yet.
 dead() {
 	local s
@@ -95,28 +93,6 @@ HSVC=nsit-admhold
 mkservice $HSVC "$(modline)"
 start_sshd $SVC
 
-# hold USER CMDLINE: an ssh login (no pty) that runs CMDLINE, prints "ready"
-# and stays until release (EOF on its stdin) or until its set ends. Sets
-# HS_PID (the ssh client's subshell) and HS_W (the fifo writer).
-_HSN=0
-hold() {
-	_HSN=$((_HSN + 1))
-	HS_OUT=$T/hs.$_HSN
-	mkfifo "$HS_OUT.in"
-	NSI_SSH_TIMEOUT=120 ssh_as "$1" "$2; echo ready; cat >/dev/null" <"$HS_OUT.in" >"$HS_OUT" 2>&1 &
-	HS_PID=$!
-	sleep 1000000 >"$HS_OUT.in" &
-	HS_W=$!
-	defer release "$HS_PID" "$HS_W"
-	wait_until 15 grep -q '^ready$' "$HS_OUT"
-}
-release() {
-	kill "$2" 2>/dev/null
-	wait "$2" 2>/dev/null
-	wait_until 10 gone "$1" || kill "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
 
 FILE=nsit-adm-file.$$
 HOSTFILE=/tmp/nsit-adm-host.$$
@@ -125,7 +101,7 @@ defer rm -f "$HOSTFILE" "/tmp/$FILE"
 
 # ================================================================ 1 list
 diag "1: nsisolate list"
-hold $UA "echo secret-$$ >/tmp/$FILE; sleep 1000 </dev/null >/dev/null 2>&1 & true" ||
+hold_ssh $UA "echo secret-$$ >/tmp/$FILE; sleep 1000 </dev/null >/dev/null 2>&1 & true" ||
 	bail "cannot hold a login of $UA" "$(cat "$HS_OUT")" "$(tail -n 20 "$SSHD_LOG")"
 HA_PID=$HS_PID
 HA_W=$HS_W
@@ -261,7 +237,7 @@ run list
 check_nomatch "stop: list shows no set of $UA" "^$UA " "$out"
 check_match "stop: list still shows $UB's set (control)" "^$UB " "$out"
 check "stop: the ssh login ended" wait_until 10 gone "$HA_PID"
-release "$HA_PID" "$HA_W"
+release_ssh "$HA_PID" "$HA_W"
 check "stop: the opener (pam-hold) was not touched" kill -0 "$HA2"
 pam_release "$HA2"
 check_match "stop: the opener's later close is harmless (close 0)" '^close 0$' "$(cat "$HA2_OUT")"
@@ -328,7 +304,7 @@ os.waitpid(pid, 0)' "$NSI_BUILD/tests/pam-hold" $HSVC $UE <"$T/zh.in" >"$T/zh.ou
 ZH=$!
 sleep 1000000 >"$T/zh.in" &
 ZH_W=$!
-defer release "$ZH" "$ZH_W"
+defer release_ssh "$ZH" "$ZH_W"
 wait_until 15 grep -q '^open ' "$T/zh.out"
 check_eq "a session of $UE is held under a subreaper" "open 0" "$(cat "$T/zh.out")"
 KE=$(keeper_of "$UIDE")
@@ -343,7 +319,7 @@ check_match "enter: a set whose keeper is a zombie is dead (exit 1)" \
 	"^1 nsisolate: the set of $UE is dead \(keeper $KE gone\)" "$rc $err"
 check "a new login of $UE works while the old keeper is a zombie" \
 	pamtester $HSVC $UE open_session close_session
-release "$ZH" "$ZH_W"
+release_ssh "$ZH" "$ZH_W"
 
 # ================================================================ 5 check
 diag "5: nsisolate check, host warnings"

@@ -140,28 +140,6 @@ sent_unchanged() {
 	return 1
 }
 
-# hold_ssh USER CMDLINE: an ssh login (no pty) that runs CMDLINE, prints
-# "ready" and stays until release_ssh. Sets HS_PID, HS_W, HS_OUT.
-_HSN=0
-hold_ssh() {
-	_HSN=$((_HSN + 1))
-	HS_OUT=$T/hs.$_HSN
-	mkfifo "$HS_OUT.in"
-	NSI_SSH_TIMEOUT=120 ssh_as "$1" "$2; echo ready; cat >/dev/null" <"$HS_OUT.in" >"$HS_OUT" 2>&1 &
-	HS_PID=$!
-	sleep 1000000 >"$HS_OUT.in" &
-	HS_W=$!
-	defer release_ssh "$HS_PID" "$HS_W"
-	wait_until 15 grep -q '^ready$' "$HS_OUT"
-}
-gone() { ! kill -0 "$1" 2>/dev/null; }
-release_ssh() {
-	kill "${2:-$HS_W}" 2>/dev/null
-	wait "${2:-$HS_W}" 2>/dev/null
-	wait_until 10 gone "${1:-$HS_PID}" || kill "${1:-$HS_PID}" 2>/dev/null
-	wait "${1:-$HS_PID}" 2>/dev/null
-	return 0
-}
 # Mounts of USER's live set, seen from inside it.
 set_mounts() { "$NSI" enter "$1" -- findmnt -rn -o TARGET,FSROOT,FSTYPE,OPTIONS; }
 

@@ -119,30 +119,9 @@ connect_in() { ssh_as "$1" "python3 -c '$CONNECT' $2 $3" </dev/null 2>&1; }
 # inside_port: a port for listeners inside sessions (their own network).
 inside_port() { echo $((20000 + RANDOM % 20000)); }
 
-gone() { ! kill -0 "$1" 2>/dev/null; }
-keeper_of() { awk '$1 == "keeper" { print $2 }' "$RUN/$1.state" 2>/dev/null; }
 
 # hold_ssh USER CMDLINE: an ssh login (no pty) that runs CMDLINE, prints
 # "ready" and stays until release_ssh. Sets HS_PID (ssh), HS_W, HS_OUT.
-_HSN=0
-hold_ssh() {
-	_HSN=$((_HSN + 1))
-	HS_OUT=$T/hs.$_HSN
-	mkfifo "$HS_OUT.in"
-	NSI_SSH_TIMEOUT=150 ssh_as "$1" "$2; echo ready; cat >/dev/null" <"$HS_OUT.in" >"$HS_OUT" 2>&1 &
-	HS_PID=$!
-	sleep 1000000 >"$HS_OUT.in" &
-	HS_W=$!
-	defer release_ssh "$HS_PID" "$HS_W"
-	wait_until 15 grep -q '^ready$' "$HS_OUT"
-}
-release_ssh() {
-	kill "$2" 2>/dev/null
-	wait "$2" 2>/dev/null
-	wait_until 10 gone "$1" || kill "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
 # listen_in USER ADDR PORT TAG: a login that starts a listener and stays.
 listen_in() {
 	hold_ssh "$1" "python3 -c '$LISTENER' $2 $3 $4 >/dev/null"

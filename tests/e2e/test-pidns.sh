@@ -61,10 +61,8 @@ drop_set() {
 	rm -f "$NSI_STATE_DIR/$1.state" "$NSI_STATE_DIR/$1.lock"
 	return 0
 }
-keeper_of() { awk '$1 == "keeper" { print $2 }' "$NSI_STATE_DIR/$1.state" 2>/dev/null; }
 keeper_id() { awk '$1 == "keeper" { print $2, $3 }' "$NSI_STATE_DIR/$1.state" 2>/dev/null; }
 ns_of() { awk -v n="$2" '$1 == "ns" && $2 == n { print $3 }' "$NSI_STATE_DIR/$1.state" 2>/dev/null; }
-gone() { ! kill -0 "$1" 2>/dev/null; }
 # dead PID: exited, even if not yet reaped (a zombie of the host's init, which
 # may reap late; a killed keeper's parent, the helper, is long gone).
 dead() {
@@ -99,28 +97,6 @@ mkservice $SVC "session required pam_unix.so
 $(modline)"
 start_sshd $SVC
 
-# hold USER CMDLINE: an ssh login (no pty) that runs CMDLINE, prints "ready"
-# and stays until release (EOF on its stdin) or until its set dies. Sets
-# HS_PID (the ssh client's subshell), HS_W (the fifo writer), HS_OUT.
-_HSN=0
-hold() {
-	_HSN=$((_HSN + 1))
-	HS_OUT=$T/hs.$_HSN
-	mkfifo "$HS_OUT.in"
-	NSI_SSH_TIMEOUT=120 ssh_as "$1" "$2; echo ready; cat >/dev/null" <"$HS_OUT.in" >"$HS_OUT" 2>&1 &
-	HS_PID=$!
-	sleep 1000000 >"$HS_OUT.in" &
-	HS_W=$!
-	defer release "$HS_PID" "$HS_W"
-	wait_until 15 grep -q '^ready$' "$HS_OUT"
-}
-release() {
-	kill "$2" 2>/dev/null
-	wait "$2" 2>/dev/null
-	wait_until 10 gone "$1" || kill "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
 
 # A marker process on the host, outside every set.
 bash -c 'exec -a nsit-pidns-hostmark sleep 1000' &
@@ -129,7 +105,7 @@ defer kill "$MARK"
 
 # ================================================================ 1 ps -e
 diag "1: ps -e inside a pid = true session"
-hold $UA true || bail "cannot hold a login of $UA" "$(cat "$HS_OUT")" "$(tail -n 20 "$SSHD_LOG")"
+hold_ssh $UA true || bail "cannot hold a login of $UA" "$(cat "$HS_OUT")" "$(tail -n 20 "$SSHD_LOG")"
 HA_PID=$HS_PID
 HA_W=$HS_W
 KA=$(keeper_of "$UIDA")
@@ -303,7 +279,7 @@ in_ns() {
 }
 check_eq "no live process is left in the set's PID namespace" "" "$(in_ns "$pidns_a")"
 check "the held login ended (its ssh client exited)" wait_until 10 gone "$HA_PID"
-release "$HA_PID" "$HA_W"
+release_ssh "$HA_PID" "$HA_W"
 out=$(ssh_as $UA 'echo R=$(id -un); ps -o pid=,comm= -p 1' </dev/null 2>&1)
 check_match "the next login of $UA works" "^R=$UA\$" "$out"
 check_match "the next login has a new set with PID 1 nsisolate-keep" '^ *1 +nsisolate-keep$' "$out"

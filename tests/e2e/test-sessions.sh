@@ -100,13 +100,6 @@ PROBE1="sh /home/$U1/.nsit-probe"
 
 # val KEY TEXT: the value of the first KEY=value line.
 val() { sed -n "s/^$1=//p" <<<"$2" | head -n 1; }
-# keeper_of UID: the keeper pid in the state file.
-keeper_of() { awk '$1 == "keeper" { print $2 }' "$NSI_STATE_DIR/$1.state" 2>/dev/null; }
-# gone PID: exited (a zombie counts: PID 1 may reap late).
-gone() {
-	kill -0 "$1" 2>/dev/null || return 0
-	[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" == Z ]
-}
 no_state() { [ ! -e "$NSI_STATE_DIR/$1.state" ] && [ ! -e "$NSI_STATE_DIR/$1.lock" ]; }
 # no_keepers UID: no nsisolate-keep whose user namespace maps UID (a keeper
 # of another user's set, or another test's, does not count).
@@ -139,25 +132,6 @@ $(modline)"
 
 # hold_ssh USER CMDLINE: an ssh login (no pty) that runs CMDLINE, prints
 # "ready" and stays until release_ssh. Sets HS_PID (ssh), HS_W, HS_OUT.
-_HSN=0
-hold_ssh() {
-	_HSN=$((_HSN + 1))
-	HS_OUT=$T/hs.$_HSN
-	mkfifo "$HS_OUT.in"
-	NSI_SSH_TIMEOUT=120 ssh_as "$1" "$2; echo ready; cat >/dev/null" <"$HS_OUT.in" >"$HS_OUT" 2>&1 &
-	HS_PID=$!
-	sleep 1000000 >"$HS_OUT.in" &
-	HS_W=$!
-	defer release_ssh "$HS_PID" "$HS_W"
-	wait_until 15 grep -q '^ready$' "$HS_OUT"
-}
-release_ssh() {
-	kill "$2" 2>/dev/null
-	wait "$2" 2>/dev/null
-	wait_until 10 gone "$1" || kill "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
 
 # ================================================================ 1 pamtester
 diag "1: pamtester open/close"

@@ -162,7 +162,6 @@ start_sshd nsitunsh
 # ------------------------------------------------------------ helpers
 
 # keeper_of UID: the keeper pid of the user's live set (empty if none).
-keeper_of() { awk '$1 == "keeper" { print $2 }' "$NSI_STATE_DIR/$1.state" 2>/dev/null; }
 no_set() { [ ! -e "$NSI_STATE_DIR/$1.state" ]; }
 # wait_no_set UID: the user's last session closed and the set is gone.
 wait_no_set() { wait_until 15 no_set "$1"; }
