@@ -120,8 +120,6 @@ connect_in() { ssh_as "$1" "python3 -c '$CONNECT' $2 $3" </dev/null 2>&1; }
 inside_port() { echo $((20000 + RANDOM % 20000)); }
 
 
-# hold_ssh USER CMDLINE: an ssh login (no pty) that runs CMDLINE, prints
-# "ready" and stays until release_ssh. Sets HS_PID (ssh), HS_W, HS_OUT.
 # listen_in USER ADDR PORT TAG: a login that starts a listener and stays.
 listen_in() {
 	hold_ssh "$1" "python3 -c '$LISTENER' $2 $3 $4 >/dev/null"

@@ -130,8 +130,6 @@ SSHD_SVC=nsit-ses-sshd
 mkservice $SSHD_SVC "session include common-session
 $(modline)"
 
-# hold_ssh USER CMDLINE: an ssh login (no pty) that runs CMDLINE, prints
-# "ready" and stays until release_ssh. Sets HS_PID (ssh), HS_W, HS_OUT.
 
 # ================================================================ 1 pamtester
 diag "1: pamtester open/close"
