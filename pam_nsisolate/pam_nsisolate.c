@@ -89,6 +89,20 @@ static void disarm(void)
 }
 
 /*
+ * The handle's data goes at close (replaced by NULL) or at pam_end(): either
+ * way nothing stays armed, no namespace fd stays open and the thread's
+ * pid_for_children is the opener's own again, even for an application that
+ * never calls pam_close_session.
+ */
+static void session_data_cleanup(pam_handle_t *ph, void *data, int error_status)
+{
+	(void)ph;
+	(void)error_status;
+	free(data);
+	disarm();
+}
+
+/*
  * Runs in every child the process forks. Only a direct child of the opener is
  * moved: into the set's namespaces, then its user namespace as that
  * namespace's root with an empty bounding set, so the application's own
@@ -597,7 +611,7 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		goto undo_record;
 	}
 	*data = (struct session_data){ st->uid, st->keeper_pid, st->keeper_start };
-	if (pam_set_data(ph, DATA_KEY, data, NULL) != PAM_SUCCESS) {
+	if (pam_set_data(ph, DATA_KEY, data, session_data_cleanup) != PAM_SUCCESS) {
 		free(data);
 		r = -ENOMEM;
 		goto undo_record;
@@ -606,7 +620,6 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	if (!armed.registered) {
 		if (pthread_atfork(atfork_prepare, NULL, atfork_child) != 0) {
 			(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
-			free(data);
 			r = -ENOMEM;
 			goto undo_record;
 		}
@@ -625,7 +638,6 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 			snprintf(msg, msglen, "cannot enter the set's PID namespace: %s",
 				 strerror(-r));
 			(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
-			free(data);
 			goto undo_record;
 		}
 		armed.pid_ino = st->ns_ino[NSI_NS_PID];
@@ -799,9 +811,8 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *ph, int flags, int argc, const
 	if (pam_get_data(ph, DATA_KEY, &d) != PAM_SUCCESS || !d)
 		return PAM_IGNORE;
 	data = *(const struct session_data *)d;
+	/* Frees the data and disarms (session_data_cleanup). */
 	(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
-	free((void *)d);
-	disarm();
 
 	st = calloc(1, sizeof(*st));
 	if (!st)

@@ -212,6 +212,16 @@ check_match "joining login: no foreign SIGCHLD" '^foreign-sigchld 0$' "$out"
 check_nomatch "joining login: no DIFF line" '^DIFF' "$out"
 pam_release
 check "set gone after the held session" wait_until 10 no_state "$UID1"
+# An application that calls pam_end() without pam_close_session(): the
+# handle's cleanup disarms, so no namespace fd stays open in the opener.
+out=$("$FDCHECK" $SVC $U1 --no-close 2>&1)
+check_match "no close: the session opened" '^open 0$' "$out"
+check_match "no close: pam_end alone leaves the same fds (whole)" '^same fds \(whole\)' "$out"
+check_match "no close: and the same namespaces (whole)" '^same namespaces \(whole\)' "$out"
+check_match "no close: control: a child forked before pam_end is moved" '^after-close-child-moved yes$' "$out"
+check_match "no close: a child forked after pam_end is not moved" '^after-end-child-moved no$' "$out"
+check "no close: the next login reclaims the set of the dead opener" pamtester $SVC $U1 open_session close_session
+check "no close: then nothing of it is left" wait_until 10 no_state "$UID1"
 out=$("$FDCHECK" $SVC $UX 2>&1)
 check_match "control: an exempt user's child is not moved" '^child-moved no$' "$out"
 
