@@ -82,6 +82,8 @@ side_by_side() {
 	section "$2" "$T/view.host" >"$T/c1"
 	section "$2" "$T/view.$U1" >"$T/c2"
 	section "$2" "$T/view.$U2" >"$T/c3"
+	# An empty column would shift the others left: say so instead.
+	for c in "$T/c1" "$T/c2" "$T/c3"; do [ -s "$c" ] || echo "(nothing)" >"$c"; done
 	awk -v w=$W 'function cut(s) { return length(s) > w - 1 ? substr(s, 1, w - 2) "~" : s }
 		FNR == 1 { f++ } { a[f, FNR] = $0; if (FNR > n) n = FNR }
 		END { for (i = 1; i <= n; i++)
