@@ -1174,6 +1174,14 @@ size_t nsi_config_npolicies(const struct nsi_config *cf)
 	return cf->npol;
 }
 
+bool nsi_config_matches_groups(const struct nsi_config *cf)
+{
+	for (size_t i = 0; i < cf->npol; i++)
+		if (cf->pol[i].match && config_setting_get_member(cf->pol[i].match, "groups"))
+			return true;
+	return false;
+}
+
 /* Which alternative of KEY holds, or NULL. */
 static const char *match_key(const config_setting_t *m, const char *key, const struct nsi_user *u)
 {
@@ -1334,6 +1342,11 @@ uint64_t nsi_groups_hash(const gid_t *groups, size_t n)
 		if (i == 0 || sorted[i] != sorted[i - 1])
 			sorted[m++] = sorted[i];
 	return fnv1a(h, sorted, m * sizeof(gid_t));
+}
+
+uint64_t nsi_set_groups_hash(const struct nsi_settings *s, const gid_t *groups, size_t n)
+{
+	return s->userns.enable ? nsi_groups_hash(groups, n) : 0;
 }
 
 static bool in_subid_file(const char *path, uint32_t id)

@@ -109,6 +109,8 @@ void nsi_diag_free(struct nsi_diag *d);
 int nsi_config_load(const char *path, struct nsi_config **ret, struct nsi_diag *d);
 void nsi_config_free(struct nsi_config *c);
 size_t nsi_config_npolicies(const struct nsi_config *c);
+/* Whether any policy matches on groups (only then does resolving need the user's groups). */
+bool nsi_config_matches_groups(const struct nsi_config *c);
 
 /* Built-in defaults, before the file's "defaults" group. */
 void nsi_settings_builtin(struct nsi_settings *s);
@@ -129,6 +131,11 @@ void nsi_config_defaults(const struct nsi_config *c, struct nsi_settings *out);
 /* Stable 64-bit digest of the settings (FNV-1a), for state comparisons. */
 uint64_t nsi_settings_hash(const struct nsi_settings *s);
 uint64_t nsi_groups_hash(const gid_t *groups, size_t n);
+/*
+ * The group list a set depends on: its user namespace's gid_map. Without a
+ * user namespace nothing of the set depends on the groups, so this is 0.
+ */
+uint64_t nsi_set_groups_hash(const struct nsi_settings *s, const gid_t *groups, size_t n);
 
 /*
  * userns.root_id must own nothing: no user, no group, no subordinate id range.

@@ -147,6 +147,13 @@ _Noreturn static void teardown(const struct nsi_request *req)
 	_exit(nsi_write_all(1, &reply, sizeof(reply)) < 0 || reply.status < 0);
 }
 
+static void fetch_groups(const struct passwd *pw, gid_t *groups, int *ngroups)
+{
+	*ngroups = NSI_MAX_GROUPS;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, ngroups) < 0)
+		die(E2BIG, "user %s has more than %d groups", pw->pw_name, NSI_MAX_GROUPS);
+}
+
 int main(void)
 {
 	static const cap_value_t create_caps[] = { CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SETUID,
@@ -160,6 +167,7 @@ int main(void)
 	struct passwd pwbuf, *pw = NULL;
 	char nssbuf[16384];
 	gid_t groups[NSI_MAX_GROUPS];
+	bool have_groups;
 	int ngroups = NSI_MAX_GROUPS, flags, r;
 	int ready[2], go[2], procfd;
 	char err[512], c;
@@ -191,31 +199,39 @@ int main(void)
 		die(ESRCH, "uid %u is not user %s", req.uid, req.user);
 	if (pw->pw_uid == 0)
 		die(EPERM, "uid 0 is never isolated");
-	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0)
-		die(E2BIG, "user %s has more than %d groups", pw->pw_name, NSI_MAX_GROUPS);
-	for (int i = 0; i < ngroups; i++)
-		if (groups[i] == 0)
-			die(EPERM, "user %s is in group 0 (root), which is never mapped",
-			    pw->pw_name);
 
 	nsi_diag_init(&diag);
 	r = nsi_config_load(req.config, &cf, &diag);
 	if (r < 0 || diag.nerrors > 0)
 		die(r < 0 ? -r : EINVAL, "%s", r < 0 ? strerror(-r) : diag.errors[0]);
 	nsi_diag_free(&diag);
+	/* As in the module: the groups only when matching or the gid_map needs them. */
+	have_groups = nsi_config_matches_groups(cf);
+	if (have_groups)
+		fetch_groups(pw, groups, &ngroups);
 	u = (struct nsi_user){ .name = pw->pw_name,
 			       .uid = pw->pw_uid,
 			       .gid = pw->pw_gid,
-			       .groups = groups,
-			       .ngroups = (size_t)ngroups,
+			       .groups = have_groups ? groups : NULL,
+			       .ngroups = have_groups ? (size_t)ngroups : 0,
 			       .service = req.service[0] ? req.service : NULL };
 	if (nsi_config_resolve(cf, &u, &res, err, sizeof(err)) < 0)
 		die(EINVAL, "%s", err);
 	nsi_config_free(cf);
 	if (!res.settings.isolate)
 		die(EINVAL, "policy does not isolate user %s", pw->pw_name);
+	if (res.settings.userns.enable) {
+		if (!have_groups)
+			fetch_groups(pw, groups, &ngroups);
+		for (int i = 0; i < ngroups; i++)
+			if (groups[i] == 0)
+				die(EPERM, "user %s is in group 0 (root), which is never mapped",
+				    pw->pw_name);
+	} else if (!have_groups) {
+		ngroups = 0;
+	}
 	if (nsi_settings_hash(&res.settings) != req.settings_hash ||
-	    nsi_groups_hash(groups, (size_t)ngroups) != req.groups_hash)
+	    nsi_set_groups_hash(&res.settings, groups, (size_t)ngroups) != req.groups_hash)
 		die(ESTALE, "policy or groups of %s changed during login", pw->pw_name);
 	if (nsi_root_id_check(res.settings.userns.root_id, err, sizeof(err)) < 0)
 		die(EEXIST, "%s", err);

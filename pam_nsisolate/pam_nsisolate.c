@@ -427,7 +427,7 @@ static int create_set(pam_handle_t *ph, const struct login *l, struct nsi_state 
 	req.op = NSI_OP_CREATE;
 	req.uid = l->pw->pw_uid;
 	req.settings_hash = nsi_settings_hash(&l->res->settings);
-	req.groups_hash = nsi_groups_hash(l->groups, l->ngroups);
+	req.groups_hash = nsi_set_groups_hash(&l->res->settings, l->groups, l->ngroups);
 	snprintf(req.user, sizeof(req.user), "%s", l->pw->pw_name);
 	snprintf(req.service, sizeof(req.service), "%s", l->service ? l->service : "");
 	snprintf(req.config, sizeof(req.config), "%s", l->config);
@@ -486,7 +486,7 @@ static const char *mismatch(const struct nsi_state *st, const struct login *l, c
 			 pol);
 		return buf;
 	}
-	if (st->groups_hash != nsi_groups_hash(l->groups, l->ngroups)) {
+	if (st->groups_hash != nsi_set_groups_hash(&l->res->settings, l->groups, l->ngroups)) {
 		snprintf(buf, len, "the group list of %s differs from the live set's",
 			 l->pw->pw_name);
 		return buf;
@@ -683,6 +683,20 @@ static int errno_to_pam(int r)
 	return r == -ENOMEM ? PAM_BUF_ERR : PAM_SESSION_ERR;
 }
 
+/* The user's groups as initgroups() would set them; NGROUPS is -1 until fetched. */
+static int fetch_groups(pam_handle_t *ph, const struct passwd *pw, gid_t *groups, int *ngroups)
+{
+	int n = NSI_MAX_GROUPS;
+
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0) {
+		pam_syslog(ph, LOG_ERR, "refused %s: more than %d groups", pw->pw_name,
+			   NSI_MAX_GROUPS);
+		return -E2BIG;
+	}
+	*ngroups = n;
+	return 0;
+}
+
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const char **argv)
 {
 	struct nsi_config *cf = NULL;
@@ -692,7 +706,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 	const void *svc = NULL;
 	struct passwd *pw;
 	gid_t groups[NSI_MAX_GROUPS];
-	int ngroups = NSI_MAX_GROUPS, r, ret;
+	int ngroups = -1, r, ret;
 	struct nsi_resolved *res = NULL;
 	char msg[512] = "", err[512];
 	struct login l;
@@ -715,11 +729,6 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 		return PAM_IGNORE;
 	}
 	(void)pam_get_item(ph, PAM_SERVICE, &svc);
-	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0) {
-		pam_syslog(ph, LOG_ERR, "refused %s: more than %d groups", pw->pw_name,
-			   NSI_MAX_GROUPS);
-		return PAM_SESSION_ERR;
-	}
 
 	nsi_diag_init(&diag);
 	r = nsi_config_load(o.config, &cf, &diag);
@@ -740,6 +749,14 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 			pam_syslog(ph, LOG_DEBUG, "warning: %s", diag.warnings[i]);
 	nsi_diag_free(&diag);
 
+	/*
+	 * The group list costs a full NSS initgroups walk: fetched only when a
+	 * policy matches on groups, or below when the set's gid_map needs it.
+	 */
+	if (nsi_config_matches_groups(cf) && fetch_groups(ph, pw, groups, &ngroups) < 0) {
+		nsi_config_free(cf);
+		return PAM_SESSION_ERR;
+	}
 	res = malloc(sizeof(*res));
 	if (!res) {
 		nsi_config_free(cf);
@@ -749,8 +766,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 			       &(struct nsi_user){ .name = pw->pw_name,
 						   .uid = pw->pw_uid,
 						   .gid = pw->pw_gid,
-						   .groups = groups,
-						   .ngroups = (size_t)ngroups,
+						   .groups = ngroups < 0 ? NULL : groups,
+						   .ngroups = ngroups < 0 ? 0 : (size_t)ngroups,
 						   .service = svc },
 			       res, err, sizeof(err));
 	nsi_config_free(cf);
@@ -765,6 +782,13 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 		free(res);
 		return PAM_IGNORE;
 	}
+	if (res->settings.userns.enable && ngroups < 0 &&
+	    fetch_groups(ph, pw, groups, &ngroups) < 0) {
+		free(res);
+		return PAM_SESSION_ERR;
+	}
+	if (ngroups < 0)
+		ngroups = 0;
 
 	l = (struct login){ .pw = pw,
 			    .service = svc,
