@@ -53,6 +53,7 @@ mkuser nsitbench2 # module, joining logins (one session held)
 mkuser nsitbench3 # module with userns, first logins
 mkuser nsitbench4 # module with network none, first logins
 mkuser nsitbench5 # module with network veth, first logins
+mkuser nsitbench6 # module with userns, joining logins (one session held)
 
 mkservice nsit-bench-permit "session required pam_permit.so"
 mkservice nsit-bench-ns "session required pam_permit.so
@@ -101,17 +102,20 @@ done
 mkservice nsit-bench-mod "$(modline "$CONF_PLAIN")"
 mkservice nsit-bench-modu "$(modline "$CONF_USERNS")"
 
-VARIANTS=(permit pam_ns mod-first mod-join mod-userns mod-none mod-veth)
+VARIANTS=(permit pam_ns mod-first mod-join mod-userns mod-joinu mod-none mod-veth)
 declare -A SVC=([permit]=nsit-bench-permit [pam_ns]=nsit-bench-ns [mod-first]=nsit-bench-mod
-	[mod-join]=nsit-bench-mod [mod-userns]=nsit-bench-modu [mod-none]=nsit-bench-modnone
+	[mod-join]=nsit-bench-mod [mod-userns]=nsit-bench-modu [mod-joinu]=nsit-bench-modu
+	[mod-none]=nsit-bench-modnone
 	[mod-veth]=nsit-bench-modveth)
 declare -A USR=([permit]=nsitbench0 [pam_ns]=nsitbench0 [mod-first]=nsitbench1
-	[mod-join]=nsitbench2 [mod-userns]=nsitbench3 [mod-none]=nsitbench4 [mod-veth]=nsitbench5)
+	[mod-join]=nsitbench2 [mod-userns]=nsitbench3 [mod-joinu]=nsitbench6 [mod-none]=nsitbench4
+	[mod-veth]=nsitbench5)
 declare -A LABEL=([permit]="pam_permit only (baseline)" [pam_ns]="pam_namespace /tmp tmpfs:noinit"
 	[mod-first]="nsisolate first login" [mod-join]="nsisolate joining login"
-	[mod-userns]="nsisolate first login +userns" [mod-none]="nsisolate first login +net none"
+	[mod-userns]="nsisolate first login +userns" [mod-joinu]="nsisolate joining login +userns"
+	[mod-none]="nsisolate first login +net none"
 	[mod-veth]="nsisolate first login +net veth")
-declare -A BROKEN=()
+declare -A BROKEN=() HELD=()
 
 # one_run VARIANT: one timed open+close; prints microseconds; status of pamtester.
 one_run() {
@@ -138,7 +142,7 @@ mod_missing=
 [ -e "$MODULE" ] || mod_missing="$MODULE is not installed (run make install)"
 [ -z "$mod_missing" ] && [ ! -x "$HELPER" ] && mod_missing="$HELPER is not installed (run make install)"
 if [ -n "$mod_missing" ]; then
-	for v in mod-first mod-join mod-userns; do BROKEN[$v]=$mod_missing; done
+	for v in mod-first mod-join mod-userns mod-joinu mod-none mod-veth; do BROKEN[$v]=$mod_missing; done
 fi
 if [ -z "${BROKEN[mod-join]:-}" ] && [ ! -x "$HOLD_BIN" ]; then
 	make -s -C "$NSI_SRCDIR" build/tests/pam-hold >"$T/make.log" 2>&1 ||
@@ -148,7 +152,7 @@ fi
 mounts_before=$(findmnt -rn | wc -l)
 for v in "${VARIANTS[@]}"; do
 	[ -n "${BROKEN[$v]:-}" ] && continue
-	if [ "$v" == mod-join ]; then
+	if [ "$v" == mod-join ] || [ "$v" == mod-joinu ]; then
 		log_mark
 		if ! pam_hold "${SVC[$v]}" "${USR[$v]}"; then
 			BROKEN[$v]="could not hold a session open for ${USR[$v]}: $(tr '\n' ' ' <"$HOLD_OUT")
@@ -156,7 +160,7 @@ $(syslog_since_mark | grep -E 'nsisolate|PAM' | tail -n 5 | sed 's/^/    syslog:
 			pam_release
 			continue
 		fi
-		JOIN_HOLD=$HOLD_PID
+		HELD[$v]=$HOLD_PID
 	fi
 	log_mark
 	one_run "$v" >/dev/null
@@ -180,7 +184,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 	for ((k = 0; k < n; k++)); do
 		v=${VARIANTS[(k + r) % n]}
 		[ -n "${BROKEN[$v]:-}" ] && continue
-		if [ "$v" == mod-join ] && ! kill -0 "$JOIN_HOLD" 2>/dev/null; then
+		if [ -n "${HELD[$v]:-}" ] && ! kill -0 "${HELD[$v]}" 2>/dev/null; then
 			BROKEN[$v]="the held session ended during the run: $(tr '\n' ' ' <"$HOLD_OUT")"
 			say "error: ${LABEL[$v]}: ${BROKEN[$v]}"
 			continue
@@ -201,7 +205,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 	say "bench: round $((r + 1))/$ROUNDS done"
 done
 mounts_held_end=$(findmnt -rn | wc -l)
-[ -n "${JOIN_HOLD:-}" ] && pam_release "$JOIN_HOLD"
+for v in "${!HELD[@]}"; do pam_release "${HELD[$v]}"; done
 sleep 0.5
 mounts_after=$(findmnt -rn | wc -l)
 
@@ -261,6 +265,7 @@ closing() {
 }
 closing mod-first "added(module first)/added(pam_namespace):"
 closing mod-join "added(module join)/added(pam_namespace):"
+closing mod-joinu "added(module join +userns)/added(pam_namespace):"
 closing mod-userns "added(module first +userns)/added(pam_namespace):"
 # Network modes against the plain first login of this run, and that extra
 # against the in-process floors of ../shared/research/perf-limits.md §2
