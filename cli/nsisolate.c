@@ -477,6 +477,17 @@ static int end_set(int run, struct nsi_state *st, const char *why)
 	return 0;
 }
 
+/* The run directory and USER's set, locked: the lock fd, or -1 (message printed). */
+static int open_user_set(const char *user, int *run, struct nsi_state *st, const struct passwd **pw)
+{
+	*run = open_run_dir();
+	if (*run == -ENOENT)
+		fprintf(stderr, "nsisolate: %s has no live set\n", user);
+	if (*run < 0)
+		return -1;
+	return find_set(user, *run, st, pw);
+}
+
 static int cmd_stop(const char *user)
 {
 	_cleanup_free_ struct nsi_state *st = calloc(1, sizeof(*st));
@@ -485,12 +496,7 @@ static int cmd_stop(const char *user)
 
 	if (!st)
 		return 1;
-	run = open_run_dir();
-	if (run == -ENOENT)
-		fprintf(stderr, "nsisolate: %s has no live set\n", user);
-	if (run < 0)
-		return 1;
-	lock = find_set(user, run, st, &pw);
+	lock = open_user_set(user, &run, st, &pw);
 	if (lock < 0)
 		return 1;
 	return end_set(run, st, "stop") < 0 ? 1 : 0;
@@ -563,26 +569,6 @@ static int cmd_gc(void)
 	return 0;
 }
 
-/* All fds first: once in the set's mount namespace, /proc is the set's own. */
-static int open_ns_fds(const struct nsi_state *st, int kfd, int fds[NSI_NS_COUNT])
-{
-	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
-		char path[64];
-		struct stat s;
-
-		fds[i] = -1;
-		if (!st->ns_ino[i])
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)st->keeper_pid,
-			 nsi_ns_types[i].name);
-		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[i] < 0 || fstat(fds[i], &s) < 0 || (uint64_t)s.st_ino != st->ns_ino[i])
-			return -ESRCH;
-	}
-	/* Opened while the pinned keeper lived: they are its namespaces. */
-	return pidfd_send_signal(kfd, 0, NULL, 0) < 0 ? -ESRCH : 0;
-}
-
 static int cmd_enter(const char *user, bool as_user, char **cmd)
 {
 	_cleanup_free_ struct nsi_state *st = calloc(1, sizeof(*st));
@@ -595,12 +581,7 @@ static int cmd_enter(const char *user, bool as_user, char **cmd)
 
 	if (!st)
 		return 1;
-	run = open_run_dir();
-	if (run == -ENOENT)
-		fprintf(stderr, "nsisolate: %s has no live set\n", user);
-	if (run < 0)
-		return 1;
-	lock = find_set(user, run, st, &pw);
+	lock = open_user_set(user, &run, st, &pw);
 	if (lock < 0)
 		return 1;
 	kfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
@@ -614,7 +595,7 @@ static int cmd_enter(const char *user, bool as_user, char **cmd)
 		fprintf(stderr, "nsisolate: the set of %s has no user namespace\n", user);
 		return 1;
 	}
-	r = open_ns_fds(st, kfd, fds);
+	r = nsi_set_open_ns(st, kfd, fds);
 	if (r < 0) {
 		fprintf(stderr, "nsisolate: cannot open the namespaces of %s: %s\n", user,
 			strerror(-r));

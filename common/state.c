@@ -395,3 +395,31 @@ int nsi_set_kill(const struct nsi_state *st)
 	}
 	return 0;
 }
+
+int nsi_set_open_ns(const struct nsi_state *st, int pidfd, int fds[NSI_NS_COUNT])
+{
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		fds[i] = -1;
+	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
+		char path[64];
+		struct stat s;
+
+		if (!st->ns_ino[i])
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)st->keeper_pid,
+			 nsi_ns_types[i].name);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0 || fstat(fds[i], &s) < 0 || (uint64_t)s.st_ino != st->ns_ino[i])
+			goto fail;
+	}
+	/* Opened while the pinned keeper was alive: the fds are its namespaces. */
+	if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
+		goto fail;
+	return 0;
+fail:
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		nsi_closep(&fds[i]);
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		fds[i] = -1;
+	return -ESRCH;
+}

@@ -73,6 +73,14 @@ int nsi_pin_process(pid_t pid, uint64_t start);
 /* Drop records of dead openers; returns how many remain. */
 size_t nsi_state_prune(struct nsi_state *st);
 
+/*
+ * An fd per namespace the set holds (-1 for those shared with the host),
+ * each checked against the recorded inode, opened while PIDFD (the pinned
+ * keeper) lives. Open them all before entering any: inside the set's mount
+ * namespace /proc may be the set's own. Returns 0 or -ESRCH (none left open).
+ */
+int nsi_set_open_ns(const struct nsi_state *st, int pidfd, int fds[NSI_NS_COUNT]);
+
 /* Inode of /proc/PID/ns/NAME (PID 0 = self), or 0 on error. */
 uint64_t nsi_ns_inode(pid_t pid, const char *name);
 

@@ -228,16 +228,20 @@ int setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u)
 	return 0;
 }
 
-int setup_mqueue(void)
+/*
+ * A fresh instance of FSTYPE on the directory PATH, nosuid,nodev,noexec.
+ * fsopen() binds proc to the caller's PID namespace and mqueue to its IPC
+ * namespace, so the caller must already be in the set's.
+ */
+static int mount_fresh(const char *fstype, const char *path)
 {
 	_cleanup_close_ int target = -1, fs = -1, mfd = -1;
 	char why[256];
 
-	target = nsi_walk_root("/dev/mqueue", NSI_WALK_DIR, why, sizeof(why));
+	target = nsi_walk_root(path, NSI_WALK_DIR, why, sizeof(why));
 	if (target < 0)
-		return target == -ENOENT ? 0 : target;
-	/* fsopen() binds the instance to the caller's (new) IPC namespace. */
-	fs = fsopen("mqueue", FSOPEN_CLOEXEC);
+		return target;
+	fs = fsopen(fstype, FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return -errno;
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
@@ -249,23 +253,15 @@ int setup_mqueue(void)
 	return attach(mfd, target);
 }
 
-/* Called by the set's PID 1: fsopen() binds procfs to the caller's PID namespace. */
+int setup_mqueue(void)
+{
+	int r = mount_fresh("mqueue", "/dev/mqueue");
+
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Called by the set's PID 1. */
 int mount_proc(void)
 {
-	_cleanup_close_ int target = -1, fs = -1, mfd = -1;
-	char why[256];
-
-	target = nsi_walk_root("/proc", NSI_WALK_DIR, why, sizeof(why));
-	if (target < 0)
-		return target;
-	fs = fsopen("proc", FSOPEN_CLOEXEC);
-	if (fs < 0)
-		return -errno;
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return -errno;
-	mfd = fsmount(fs, FSMOUNT_CLOEXEC,
-		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-	if (mfd < 0)
-		return -errno;
-	return attach(mfd, target);
+	return mount_fresh("proc", "/proc");
 }

@@ -359,32 +359,6 @@ struct login {
 	const struct nsi_resolved *res;
 };
 
-/* Open an fd per namespace the set holds; each must still be the recorded one. */
-static int open_set_fds(const struct nsi_state *st, int pidfd, int fds[NSI_NS_COUNT])
-{
-	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
-		char path[64];
-		struct stat s;
-
-		fds[i] = -1;
-		if (!st->ns_ino[i])
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)st->keeper_pid,
-			 nsi_ns_types[i].name);
-		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[i] < 0 || fstat(fds[i], &s) < 0 || (uint64_t)s.st_ino != st->ns_ino[i])
-			goto fail;
-	}
-	/* Opened while the pinned keeper was alive: the fds are its namespaces. */
-	if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
-		goto fail;
-	return 0;
-fail:
-	for (size_t i = 0; i < NSI_NS_COUNT; i++)
-		nsi_closep(&fds[i]);
-	return -ESRCH;
-}
-
 /*
  * A veth set leaves its host link, its nft chains and its lease outside its
  * namespaces. The helper removes them (the module links no netlink
@@ -585,7 +559,7 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		r = -EINVAL;
 		goto undo;
 	}
-	r = open_set_fds(st, pidfd, fds);
+	r = nsi_set_open_ns(st, pidfd, fds);
 	if (r < 0) {
 		snprintf(msg, msglen, "cannot open the namespaces of keeper %d",
 			 (int)st->keeper_pid);
