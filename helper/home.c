@@ -392,24 +392,16 @@ int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *
 			die(-target, "%s: %s", key, why);
 		if (fstat(target, &st) < 0)
 			die(errno, "%s: %s: %m", key, path);
-		if (hide && S_ISDIR(st.st_mode)) {
+		if (hide) {
 			struct mount_attr attr = { .attr_set =
 							   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
 							   MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
 
-			/* Empty and inaccessible: the 000 directory of the hidden state tmpfs. */
-			tree = open_tree(dir, "",
-					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-			if (tree < 0 ||
-			    mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-				die(errno, "hide %s: %m", path);
-		} else if (hide) {
-			struct mount_attr attr = { .attr_set =
-							   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-							   MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
-
-			/* A file: an empty mode-000 file is bound over it. */
-			tree = open_tree(file, "",
+			/*
+			 * Empty and inaccessible: the 000 directory, or for a file the
+			 * empty 000 file, of the hidden state tmpfs, bound over it.
+			 */
+			tree = open_tree(S_ISDIR(st.st_mode) ? dir : file, "",
 					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 			if (tree < 0 ||
 			    mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
