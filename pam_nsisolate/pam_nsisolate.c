@@ -816,8 +816,12 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *ph, int flags, int argc, const
 	if (!st)
 		return PAM_BUF_ERR;
 	run = nsi_run_dir_open();
-	if (run < 0)
+	if (run < 0) {
+		pam_syslog(ph, LOG_ERR, NSI_RUN_DIR ": %s; the set of uid %u is left as it is",
+			   run == -EPERM ? "not owned by root with mode 0700" : strerror(-run),
+			   (unsigned)data.uid);
 		return PAM_SESSION_ERR;
+	}
 	lock = nsi_lock_uid(run, data.uid, LOCK_TIMEOUT_MS);
 	if (lock < 0) {
 		pam_syslog(ph, LOG_ERR, "cannot lock the set of uid %u: %s", (unsigned)data.uid,

@@ -855,6 +855,41 @@ _nsi_leftover_procs() {
 	done
 }
 
+# need_test_bins NAME...: build/tests/NAME (the PAM test programs) built when
+# the build directory is this tree's, and the helper installed; else bail.
+need_test_bins() {
+	local b
+	if [ "$NSI_BUILD" == "$NSI_SRCDIR/build" ]; then
+		make -s -C "$NSI_SRCDIR" "${@/#/build/tests/}" >"$T/make.log" 2>&1 ||
+			bail "cannot build $*" "$(tail -n 20 "$T/make.log")"
+	fi
+	for b in "$@"; do
+		[ -x "$NSI_BUILD/tests/$b" ] || bail "$NSI_BUILD/tests/$b is missing: make build/tests/$b"
+	done
+	[ -x "$NSI_LIBEXEC/nsisolate-helper" ] || bail "the helper is not installed: make install"
+}
+
+# no_state UID: neither the uid's state nor its lock exists.
+no_state() { [ ! -e "$NSI_STATE_DIR/$1.state" ] && [ ! -e "$NSI_STATE_DIR/$1.lock" ]; }
+
+# drop_set UID: end whatever set a killed run (or a failed check) left for a
+# uid, its network leftovers included (no-ops when there are none).
+drop_set() {
+	local uid=$1 k c
+	k=$(keeper_of "$uid")
+	[ -n "$k" ] && [ "$(cat "/proc/$k/comm" 2>/dev/null)" == nsisolate-keep ] && kill -KILL "$k"
+	if [ -e "$NSI_STATE_DIR/$uid.lease" ]; then
+		ip link del "nsi$uid" 2>/dev/null
+		for c in in fwd nat; do nft delete chain inet nsisolate "nsi${uid}_$c" 2>/dev/null; done
+	fi
+	rm -f "$NSI_STATE_DIR/$uid".{state,lock,lease,lease.tmp,resolv}
+	if ! ls "$NSI_STATE_DIR"/*.lease >/dev/null 2>&1 && [ -e "$NSI_STATE_DIR/net.lock" ]; then
+		nft delete table inet nsisolate 2>/dev/null
+		rm -f "$NSI_STATE_DIR/net.lock"
+	fi
+	return 0
+}
+
 # gone PID: exited (a zombie counts: PID 1 may reap late).
 gone() {
 	kill -0 "$1" 2>/dev/null || return 0

@@ -54,15 +54,6 @@ dead() {
 	s=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null)
 	[ -z "$s" ] || [ "$s" == Z ] || [ "$s" == X ]
 }
-no_state() { [ ! -e "$NSI_STATE_DIR/$1.state" ] && [ ! -e "$NSI_STATE_DIR/$1.lock" ]; }
-# Ends a set an earlier killed run left for these uids (and ours at cleanup).
-drop_set() {
-	local k
-	k=$(keeper_of "$1")
-	[ -n "$k" ] && [ "$(cat "/proc/$k/comm" 2>/dev/null)" == nsisolate-keep ] && kill -KILL "$k"
-	rm -f "$NSI_STATE_DIR/$1.state" "$NSI_STATE_DIR/$1.lock"
-	return 0
-}
 for u in "$UIDA" "$UIDB" "$UIDC" "$UIDD" "$UIDE"; do
 	drop_set "$u"
 	defer drop_set "$u"

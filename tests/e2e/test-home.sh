@@ -46,12 +46,7 @@
 need pamtester sshd ssh runuser findmnt mkfifo mknod cc timeout sha256sum
 
 HOLD=$NSI_BUILD/tests/pam-hold
-if [ "$NSI_BUILD" == "$NSI_SRCDIR/build" ]; then
-	make -s -C "$NSI_SRCDIR" build/tests/pam-hold >"$T/make.log" 2>&1 ||
-		bail "cannot build pam-hold" "$(tail -n 20 "$T/make.log")"
-fi
-[ -x "$HOLD" ] || bail "$HOLD is missing: make build/tests/pam-hold"
-[ -x "$NSI_LIBEXEC/nsisolate-helper" ] || bail "the helper is not installed: make install"
+need_test_bins pam-hold
 NSI=$(command -v nsisolate) || NSI=/usr/local/sbin/nsisolate
 [ -x "$NSI" ] || bail "nsisolate is not installed: make install"
 
@@ -65,15 +60,6 @@ UID2=$(uid_of $U2)
 H1=/home/$U1
 H2=/home/$U2
 
-no_state() { [ ! -e "$NSI_STATE_DIR/$1.state" ] && [ ! -e "$NSI_STATE_DIR/$1.lock" ]; }
-# Ends whatever set a killed run (or a failed check) left for a uid.
-drop_set() {
-	local uid=$1 k
-	k=$(awk '$1 == "keeper" { print $2 }' "$NSI_STATE_DIR/$uid.state" 2>/dev/null)
-	[ -n "$k" ] && [ "$(cat "/proc/$k/comm" 2>/dev/null)" == nsisolate-keep ] && kill -KILL "$k"
-	rm -f "$NSI_STATE_DIR/$uid.state" "$NSI_STATE_DIR/$uid.lock"
-	return 0
-}
 for u in "$UID1" "$UID2"; do
 	drop_set "$u"
 	defer drop_set "$u"

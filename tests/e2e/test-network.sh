@@ -35,12 +35,7 @@
 need pamtester sshd ssh ip nft python3 unshare awk
 
 HOLD=$NSI_BUILD/tests/pam-hold
-if [ "$NSI_BUILD" == "$NSI_SRCDIR/build" ]; then
-	make -s -C "$NSI_SRCDIR" build/tests/pam-hold >"$T/make.log" 2>&1 ||
-		bail "cannot build pam-hold" "$(tail -n 20 "$T/make.log")"
-fi
-[ -x "$HOLD" ] || bail "$HOLD is missing: make build/tests/pam-hold"
-[ -x "$NSI_LIBEXEC/nsisolate-helper" ] || bail "the helper is not installed: make install"
+need_test_bins pam-hold
 
 U1=nsitnet1
 U2=nsitnet2
@@ -55,21 +50,6 @@ RUN=$NSI_STATE_DIR
 
 # ---------------------------------------------------------------- helpers
 
-# Ends whatever a set of UID left (a failed check, a killed earlier run):
-# keeper, state, and its network with ip(8) and nft(8) (test-only tools).
-drop_set() {
-	local uid=$1 k c
-	k=$(awk '$1 == "keeper" { print $2 }' "$RUN/$uid.state" 2>/dev/null)
-	[ -n "$k" ] && [ "$(cat "/proc/$k/comm" 2>/dev/null)" == nsisolate-keep ] && kill -KILL "$k"
-	ip link del "nsi$uid" 2>/dev/null
-	for c in in fwd nat; do nft delete chain inet nsisolate "nsi${uid}_$c" 2>/dev/null; done
-	rm -f "$RUN/$uid.state" "$RUN/$uid.lock" "$RUN/$uid.lease" "$RUN/$uid.lease.tmp" "$RUN/$uid.resolv"
-	if ! ls "$RUN"/*.lease >/dev/null 2>&1; then
-		nft delete table inet nsisolate 2>/dev/null
-		rm -f "$RUN/net.lock"
-	fi
-	return 0
-}
 for u in "$UID1" "$UID2"; do
 	drop_set "$u"
 	defer drop_set "$u"

@@ -53,14 +53,6 @@ HOST_PID=$(readlink /proc/self/ns/pid)
 HOST_NAME=$(hostname)
 HOST_IPC=$(readlink /proc/self/ns/ipc)
 
-# Ends a set an earlier killed run left for these uids (and ours at cleanup).
-drop_set() {
-	local k
-	k=$(keeper_of "$1")
-	[ -n "$k" ] && [ "$(cat "/proc/$k/comm" 2>/dev/null)" == nsisolate-keep ] && kill -KILL "$k"
-	rm -f "$NSI_STATE_DIR/$1.state" "$NSI_STATE_DIR/$1.lock"
-	return 0
-}
 keeper_id() { awk '$1 == "keeper" { print $2, $3 }' "$NSI_STATE_DIR/$1.state" 2>/dev/null; }
 ns_of() { awk -v n="$2" '$1 == "ns" && $2 == n { print $3 }' "$NSI_STATE_DIR/$1.state" 2>/dev/null; }
 # dead PID: exited, even if not yet reaped (a zombie of the host's init, which
@@ -70,7 +62,6 @@ dead() {
 	s=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null)
 	[ -z "$s" ] || [ "$s" == Z ] || [ "$s" == X ]
 }
-no_state() { [ ! -e "$NSI_STATE_DIR/$1.state" ]; }
 # host pids of UID's processes whose command line is exactly ARGS
 pids_args() { pgrep -u "$1" -x -f "$2"; }
 for u in "$UIDA" "$UIDB" "$UIDC"; do

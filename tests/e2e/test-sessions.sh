@@ -30,14 +30,7 @@ need pamtester sshd ssh sftp script runuser su login findmnt pgrep setsid awk lo
 
 HOLD=$NSI_BUILD/tests/pam-hold
 FDCHECK=$NSI_BUILD/tests/pam-fdcheck
-if [ "$NSI_BUILD" == "$NSI_SRCDIR/build" ]; then
-	make -s -C "$NSI_SRCDIR" build/tests/pam-hold build/tests/pam-fdcheck >"$T/make.log" 2>&1 ||
-		bail "cannot build pam-hold/pam-fdcheck" "$(tail -n 20 "$T/make.log")"
-fi
-for b in "$HOLD" "$FDCHECK"; do
-	[ -x "$b" ] || bail "$b is missing: make build/tests/pam-hold build/tests/pam-fdcheck"
-done
-[ -x "$NSI_LIBEXEC/nsisolate-helper" ] || bail "the helper is not installed: make install"
+need_test_bins pam-hold pam-fdcheck
 
 U1=nsitses1
 U2=nsitses2
@@ -62,15 +55,6 @@ for f in u1 u2 pty sftp inst tmpfs shared linger; do
 	defer rm -f "/tmp/nsit-ses-$f.$$"
 done
 
-# Ends whatever set a killed earlier run left for these uids, and ours if a
-# check fails half-way (a lingering set, a killed keeper's state).
-drop_set() {
-	local uid=$1 k
-	k=$(awk '$1 == "keeper" { print $2 }' "$NSI_STATE_DIR/$uid.state" 2>/dev/null)
-	[ -n "$k" ] && [ "$(cat "/proc/$k/comm" 2>/dev/null)" == nsisolate-keep ] && kill -KILL "$k"
-	rm -f "$NSI_STATE_DIR/$uid.state" "$NSI_STATE_DIR/$uid.lock"
-	return 0
-}
 for u in "$UID1" "$UID2" "$UIDX"; do
 	drop_set "$u"
 	defer drop_set "$u"
@@ -100,7 +84,6 @@ PROBE1="sh /home/$U1/.nsit-probe"
 
 # val KEY TEXT: the value of the first KEY=value line.
 val() { sed -n "s/^$1=//p" <<<"$2" | head -n 1; }
-no_state() { [ ! -e "$NSI_STATE_DIR/$1.state" ] && [ ! -e "$NSI_STATE_DIR/$1.lock" ]; }
 # no_keepers UID: no nsisolate-keep whose user namespace maps UID (a keeper
 # of another user's set, or another test's, does not count).
 no_keepers() {
