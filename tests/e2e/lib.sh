@@ -631,12 +631,15 @@ _nsi_ssh_opts() {
 # joined by spaces as ssh does) as USER without a pty. stdin is passed
 # through (use </dev/null in loops that read stdin). Returns ssh's status
 # (the remote command's, or 255). Bounded by NSI_SSH_TIMEOUT.
+# The remote command's stderr is sent on its stdout: ssh carries the two on
+# separate channels, so a client sees them interleaved at random (an error
+# message of one command could split the KEY=value line a test parses).
 ssh_as() {
 	local user=$1
 	shift
 	[ -n "$SSH_PORT" ] || bail "ssh_as: start_sshd first"
 	_nsi_ssh_opts
-	timeout -k 5 "$NSI_SSH_TIMEOUT" ssh "${_NSI_SSH_OPTS[@]}" -T -p "$SSH_PORT" "$user@127.0.0.1" -- "$@"
+	timeout -k 5 "$NSI_SSH_TIMEOUT" ssh "${_NSI_SSH_OPTS[@]}" -T -p "$SSH_PORT" "$user@127.0.0.1" -- "exec 2>&1;" "$@"
 }
 
 # ssh_tty USER CMD...: the same with a pty (ssh -tt); carriage returns are

@@ -57,6 +57,11 @@ tap_save "$OUT/tap"
 	check_eq "ssh_as returns the remote status" 7 "$?"
 	out=$(echo piped-input | ssh_as nsitharn1 cat)
 	check_eq "ssh_as passes stdin through" piped-input "$out"
+	# stderr lines written between stdout lines keep their place (a loop, so
+	# that two separate channels would have had many chances to reorder).
+	out=$(ssh_as nsitharn1 'for i in 1 2 3 4 5 6 7 8; do echo "out$i"; echo "err$i" >&2; done' </dev/null 2>/dev/null)
+	check_eq "ssh_as sends the remote stderr in order on stdout" \
+		"$(for i in 1 2 3 4 5 6 7 8; do printf 'out%s\nerr%s\n' $i $i; done)" "$out"
 	check_fails "a user without an authorized key is refused" ssh_as nsitharn2 true </dev/null
 	check "the PAM service is the binary's name (nsit-sshd)" \
 		wait_log 'pam_unix\(nsit-sshd:session\): session opened for user nsitharn1' 5
