@@ -53,6 +53,7 @@ struct nsi_config {
 struct ctx {
 	struct nsi_diag *d;
 	const char *file;
+	const char *text; /* the file's text, to check integer literals */
 };
 
 /* ---- diagnostics ---- */
@@ -354,6 +355,121 @@ static int get_bool(struct ctx *c, const config_setting_t *s, const char *key, b
 		return -EINVAL;
 	}
 	*out = config_setting_get_bool(s);
+	return 0;
+}
+
+static bool is_ident_char(char ch)
+{
+	return isalnum((unsigned char)ch) || ch == '_' || ch == '-' || ch == '*';
+}
+
+/* Past blanks, newlines and comments (#, //, C style) from P. */
+static const char *skip_blank(const char *p)
+{
+	for (;;) {
+		p += strspn(p, " \t\r\n");
+		if (*p == '#' || (p[0] == '/' && p[1] == '/'))
+			p += strcspn(p, "\n");
+		else if (p[0] == '/' && p[1] == '*')
+			p = strstr(p + 2, "*/") ? strstr(p + 2, "*/") + 2 : p + strlen(p);
+		else
+			return p;
+	}
+}
+
+/*
+ * The integer literal written for setting S, read again from the file's text:
+ * from the start of the line libconfig reports for it (its name's), the first
+ * NAME outside strings and comments followed by = or :, and what follows.
+ * Returns 0 with *V set, -ERANGE when the literal exceeds 64 bits, -ENOENT
+ * when no literal is found there.
+ */
+static int source_literal(const struct ctx *c, const config_setting_t *s, long long *v, char *lit,
+			  size_t litlen)
+{
+	const char *name = config_setting_name(s), *p = c->text, *q;
+	size_t nlen = strlen(name), len;
+	int line = 1;
+	char *end;
+
+	while (*p && line < line_of(s))
+		if (*p++ == '\n')
+			line++;
+	while (*(p = skip_blank(p))) {
+		if (*p == '"') { /* a string, with its escapes */
+			for (p++; *p && *p != '"'; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			p += *p == '"';
+			continue;
+		}
+		len = 0;
+		while (is_ident_char(p[len]))
+			len++;
+		if (len == 0) {
+			p++;
+			continue;
+		}
+		q = skip_blank(p + len);
+		if (len != nlen || strncmp(p, name, nlen) != 0 || (*q != '=' && *q != ':')) {
+			p += len;
+			continue;
+		}
+		q = skip_blank(q + 1);
+		snprintf(lit, litlen, "%.*s", (int)strspn(q, "+-0123456789abcdefABCDEFxX"), q);
+		if (*q != '-' && *q != '+' && !isdigit((unsigned char)*q))
+			return -ENOENT;
+		errno = 0;
+		/* As libconfig reads them: decimal (a leading 0 is not octal) or 0x hex. */
+		*v = strtoll(q, &end, strncasecmp(q + (*q == '-' || *q == '+'), "0x", 2) ? 10 : 16);
+		if (end == q)
+			return -ENOENT;
+		return errno ? -ERANGE : 0;
+	}
+	return -ENOENT;
+}
+
+/*
+ * An integer setting. libconfig 1.5 stores a literal without an L suffix in
+ * an int, so 4294968296 silently becomes 1000: the value is checked against
+ * the literal in the file and a mismatch is an error, never a wrapped value.
+ */
+static int get_int(struct ctx *c, const config_setting_t *s, const char *key, long long *out)
+{
+	char lit[32];
+	long long v, src;
+	int r;
+
+	if (config_setting_type(s) == CONFIG_TYPE_INT)
+		v = config_setting_get_int(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = config_setting_get_int64(s);
+	else {
+		diag_err(c, line_of(s), "%s: expected an integer", key);
+		return -EINVAL;
+	}
+	/* Resolving (no text) applies settings the load has already checked. */
+	if (!c->text) {
+		*out = v;
+		return 0;
+	}
+	lit[0] = '\0';
+	r = source_literal(c, s, &src, lit, sizeof(lit));
+	if (r == -ENOENT) {
+		diag_err(c, line_of(s), "%s: its integer literal cannot be read back from the file",
+			 key);
+		return r;
+	}
+	if (r < 0) {
+		diag_err(c, line_of(s), "%s: %s is out of range", key, lit);
+		return r;
+	}
+	if (src != v) {
+		diag_err(c, line_of(s), "%s: %s does not fit in an integer (write %sL)", key, lit,
+			 lit);
+		return -ERANGE;
+	}
+	*out = v;
 	return 0;
 }
 
@@ -725,14 +841,8 @@ static void apply_userns(struct ctx *c, const config_setting_t *g, struct nsi_se
 		} else if (!strcmp(name, "root_id")) {
 			long long v;
 
-			if (config_setting_type(e) == CONFIG_TYPE_INT)
-				v = config_setting_get_int(e);
-			else if (config_setting_type(e) == CONFIG_TYPE_INT64)
-				v = config_setting_get_int64(e);
-			else {
-				diag_err(c, line_of(e), "%s: expected an integer", key);
+			if (get_int(c, e, key, &v) < 0)
 				continue;
-			}
 			if (v < 1 || v > 4294967294ll) {
 				diag_err(c, line_of(e),
 					 "%s: %lld is out of range (1 to 4294967294)", key, v);
@@ -991,7 +1101,7 @@ static int parse_source(struct nsi_config *cf, struct nsi_diag *d, int dirfd, co
 		return 0;
 	}
 
-	c = (struct ctx){ .d = d, .file = src->path };
+	c = (struct ctx){ .d = d, .file = src->path, .text = src->text };
 	{
 		const config_setting_t *root = config_root_setting(&src->cfg);
 		bool have_version = false;
@@ -1006,9 +1116,12 @@ static int parse_source(struct nsi_config *cf, struct nsi_diag *d, int dirfd, co
 				diag_err(&c, line_of(e),
 					 "%s: only 'policies' is allowed in a drop-in", key);
 			} else if (!strcmp(key, "version")) {
+				long long v = 0;
+
 				have_version = true;
-				if (config_setting_type(e) != CONFIG_TYPE_INT ||
-				    config_setting_get_int(e) != 1)
+				if (config_setting_type(e) != CONFIG_TYPE_INT)
+					diag_err(&c, line_of(e), "version: must be 1");
+				else if (get_int(&c, e, key, &v) == 0 && v != 1)
 					diag_err(&c, line_of(e), "version: must be 1");
 			} else if (!strcmp(key, "defaults")) {
 				struct nsi_settings scratch;

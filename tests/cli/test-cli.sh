@@ -157,6 +157,18 @@ run check --config "$T/withdrop.conf"
 is_rc 0 "check: a file with a drop-in exits 0"
 is_out "$T/withdrop.conf: ok, 3 policies" "check: drop-in policies are counted"
 
+# libconfig 1.5 would wrap 4294968296 to 1000, a real user's uid on many hosts.
+FW=$(printf 'version = 1;\ndefaults = {\n  userns = { root_id = 4294968296; };\n};\n' | conf wrap)
+run check --config "$FW"
+is_rc 1 "check: an integer libconfig would wrap exits 1"
+has_line "$err" "$FW:3: userns.root_id: 4294968296 does not fit in an integer (write 4294968296L)" \
+	"check: the wrapped integer is named with its line and the fix"
+FW=$(printf 'version = 1;\ndefaults = {\n  userns = { root_id = 4294968296L; };\n};\n' | conf wrapl)
+run check --config "$FW"
+is_rc 1 "control: with the L suffix the value is read whole (and is out of range)"
+has_line "$err" "$FW:3: userns.root_id: 4294968296 is out of range (1 to 4294967294)" \
+	"control: the out-of-range message carries the whole value"
+
 FE=$(conf errors <<'EOF'
 version = 1;
 defaults = {

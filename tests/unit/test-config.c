@@ -776,7 +776,9 @@ static void test_all_keys(void)
 		} ids[] = { { "1", 1 },
 			    { "2147483647", 2147483647u },
 			    { "4294967294L", 4294967294u },
-			    { "0x10000", 65536 } };
+			    { "0x10000", 65536 },
+			    { "0100", 100 }, /* decimal, as libconfig reads it */
+			    { "+7", 7 } };
 		char cfg[512];
 
 		for (size_t i = 0; i < NSI_ARRAY_SIZE(methods); i++) {
@@ -807,6 +809,11 @@ static void test_all_keys(void)
 			ok(resolve_simple(cfg, &u, &res) == 0 && s->userns.root_id == ids[i].v,
 			   "userns.root_id = %s accepted", ids[i].s);
 		}
+		ok(resolve_simple("version = 1;\ndefaults = { userns = {\n  root_id # id\n  =\n"
+				  "  /* below */ 9; }; };\n",
+				  &u, &res) == 0 &&
+			   s->userns.root_id == 9,
+		   "userns.root_id accepted with its = and value on lines of their own");
 		ok(resolve_simple(
 			   "version = 1;\ndefaults = { on_last_logout = \"kill\"; on_error = "
 			   "\"deny\"; ipc = true; pid = false; isolate = true; };\n",
@@ -1041,6 +1048,30 @@ static void test_errors(void)
 		"of "
 		"range (1 to 4294967294)\n"
 		");\n");
+
+	/* libconfig 1.5 keeps a literal without L in an int: 4294968296 would be 1000. */
+	check_text("integers that do not fit libconfig's int",
+		   "version = 1;\n"
+		   "policies = (\n"
+		   "  { name = \"a\"; userns = { root_id = 4294968296; }; }, # E: userns.root_id: "
+		   "4294968296 does not fit in an integer (write 4294968296L)\n"
+		   "  { name = \"b\"; userns = { root_id = 3000000000; }; }, # E: userns.root_id: "
+		   "3000000000 does not fit in an integer (write 3000000000L)\n"
+		   "  { name = \"c\"; userns = { root_id = 0x100000001; }; }, # E: userns.root_id: "
+		   "0x100000001 does not fit in an integer (write 0x100000001L)\n"
+		   "  { name = \"d\"; userns = { root_id = 99999999999999999999L; }; }, # E: "
+		   "userns.root_id: 99999999999999999999 is out of range\n"
+		   /* 4294967301 wraps to 5: the 5 in the string and the comment are not it. */
+		   "  { name = \"e\"; home = { skel = \"/x/root_id = 5\"; }; userns = { # root_id "
+		   "= 5\n"
+		   "    root_id /* root_id = 5 */ = # E: userns.root_id: 4294967301 does not fit "
+		   "in an "
+		   "integer (write 4294967301L)\n"
+		   "    4294967301; }; }\n"
+		   ");\n");
+	check_text("version 2^32 + 1 is not version 1",
+		   "version = 4294967297; # E: version: 4294967297 does not fit in an integer "
+		   "(write 4294967297L)\n");
 
 	check_text(
 		"tmp.dirs: bad paths",
