@@ -148,32 +148,79 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int nsi_cidr_overlap_any(const struct nsi_cidr *pool, const struct nsi_cidr *avoid, size_t navoid)
+{
+	for (size_t a = 0; a < navoid; a++)
+		if (overlaps(pool->net, pool->prefix, avoid[a].net, avoid[a].prefix))
+			return (int)a;
+	return -1;
+}
+
+size_t nsi_prefixes_drop_leased(struct nsi_cidr *v, size_t n, const struct nsi_lease *leases,
+				size_t nl)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool ours = false;
+
+		for (size_t j = 0; j < nl && !ours && v[i].prefix >= 30; j++)
+			ours = overlaps(v[i].net, v[i].prefix, leases[j].net, 30);
+		if (!ours)
+			v[keep++] = v[i];
+	}
+	return keep;
+}
+
 int nsi_lease_pick(const struct nsi_cidr *pool, const struct nsi_lease *used, size_t n,
-		   uint32_t *ret)
+		   const struct nsi_cidr *avoid, size_t navoid, uint32_t *ret)
 {
 	uint64_t slots = 1ull << (32 - pool->prefix - 2);
 	_cleanup_free_ uint32_t *inpool = NULL;
-	size_t m = 0;
+	size_t m = 0, i = 0;
 	uint64_t next = 0;
 
 	inpool = malloc((n ? n : 1) * sizeof(uint32_t));
 	if (!inpool)
 		return -ENOMEM;
-	/* Slot numbers of the leases inside the pool, sorted: the first gap is free. */
-	for (size_t i = 0; i < n; i++)
-		if (overlaps(used[i].net, 30, pool->net, pool->prefix))
-			inpool[m++] = (used[i].net - pool->net) >> 2;
+	/* Slot numbers of the leases inside the pool, sorted. */
+	for (size_t j = 0; j < n; j++)
+		if (overlaps(used[j].net, 30, pool->net, pool->prefix))
+			inpool[m++] = (used[j].net - pool->net) >> 2;
 	qsort(inpool, m, sizeof(uint32_t), cmp_u32);
-	for (size_t i = 0; i < m; i++) {
-		if (inpool[i] > next)
-			break;
-		if (inpool[i] == next)
+	/* The lowest slot that is neither leased nor on one of the host's prefixes. */
+	while (next < slots) {
+		uint32_t net = pool->net + (uint32_t)(next << 2);
+		uint64_t skip = 0;
+
+		while (i < m && inpool[i] < next)
+			i++;
+		if (i < m && inpool[i] == next) {
 			next++;
+			continue;
+		}
+		for (size_t a = 0; a < navoid; a++) {
+			uint64_t end;
+
+			if (!overlaps(net, 30, avoid[a].net, avoid[a].prefix))
+				continue;
+			/* Past the host's prefix: it ends above NET, so above the pool's start. */
+			end = avoid[a].prefix >= 30
+				      ? next + 1
+				      : ((avoid[a].net & mask_of(avoid[a].prefix)) +
+					 (1ull << (32 - avoid[a].prefix)) - pool->net) >>
+						2;
+			if (end > skip)
+				skip = end;
+		}
+		if (skip) {
+			next = skip;
+			continue;
+		}
+		*ret = net;
+		return 0;
 	}
-	if (next >= slots)
-		return -ENOSPC;
-	*ret = pool->net + (uint32_t)(next << 2);
-	return 0;
+	return -ENOSPC;
 }
 
 static const struct {

@@ -70,11 +70,21 @@ int nsi_dns_parse(const char *s, char *canon, size_t len);
 void nsi_link_name(uid_t uid, char buf[NSI_LINK_LEN]);
 
 /*
- * The lowest /30 of POOL that no lease in USED (N entries) holds. Returns 0
- * and sets *ret, or -ENOSPC when every /30 of the pool is leased.
+ * The lowest /30 of POOL that no lease in USED (N entries) holds and that
+ * overlaps none of the NAVOID prefixes in AVOID (the host's own addresses
+ * and routes: a /30 there would take traffic meant for the host's networks).
+ * Returns 0 and sets *ret, or -ENOSPC when no /30 of the pool is left.
  */
 int nsi_lease_pick(const struct nsi_cidr *pool, const struct nsi_lease *used, size_t n,
-		   uint32_t *ret);
+		   const struct nsi_cidr *avoid, size_t navoid, uint32_t *ret);
+/*
+ * Drop from V (N entries) the prefixes of the sets' own links: a /30 or
+ * longer inside one of the NL LEASES. Returns how many are kept, in order.
+ */
+size_t nsi_prefixes_drop_leased(struct nsi_cidr *v, size_t n, const struct nsi_lease *leases,
+				size_t nl);
+/* Does any of the NAVOID prefixes in AVOID overlap POOL? Its index, or -1. */
+int nsi_cidr_overlap_any(const struct nsi_cidr *pool, const struct nsi_cidr *avoid, size_t navoid);
 
 /* Text form of a lease, and back (strict: every line known, uid as named). */
 int nsi_lease_format(const struct nsi_lease *l, char *buf, size_t len);

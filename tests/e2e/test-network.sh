@@ -25,8 +25,10 @@
 #    link, chains and lease then wait for the next login); the next login
 #    works and nothing of the old set is left.
 #  5 refusals with a syslog line naming the cause: a bad subnet, an exhausted
-#    pool (a /30 and two users), nat without IPv4 forwarding; and nat with
-#    forwarding in a private network namespace of the test (masquerade chain).
+#    pool (a /30 and two users), a pool covered by an address of the host (on
+#    a veth pair the test makes and removes; with a /28 pool the lease skips
+#    it), nat without IPv4 forwarding; and nat with forwarding in a private
+#    network namespace of the test (masquerade chain).
 # shellcheck disable=SC2016 # remote command lines are single-quoted on purpose
 # shellcheck disable=SC2317,SC2119 # helpers called through check/wait_until/defer
 # shellcheck disable=SC2012 # ls of a root-only directory of fixed names
@@ -421,6 +423,37 @@ pam_release
 check "exhausted pool: control: once $U1 is gone, $U2 gets the /30" \
 	pamtester $PAM_SVC $U2 open_session close_session
 check_no_net_left "exhausted pool: nothing left" "$UID1" "$UID2"
+
+# The pool skips the host's own prefixes. The test's own veth pair (left
+# down, no traffic) carries 10.213.251.1/29: the lower half of a /28 pool.
+HL=ntrh$$
+if ip link add "$HL" type veth peer name "${HL}p" && ip addr add 10.213.251.1/29 dev "$HL"; then
+	pass "host prefix: the test's link $HL has 10.213.251.1/29"
+else
+	fail "host prefix: the test's link $HL has 10.213.251.1/29"
+fi
+del_link() { ! ip link show "$1" >/dev/null 2>&1 || ip link del "$1"; }
+defer del_link "$HL"
+write_conf 'mode = "veth"; subnet = "10.213.251.0/28";'
+if pam_hold $PAM_SVC $U1; then pass "host prefix: $U1 logs in"; else fail "host prefix: $U1 logs in" "$(cat "$HOLD_OUT")"; fi
+check_eq "host prefix: $U1's lease skips the host's 10.213.251.0/29" 10.213.251.8 "$(lease_net "$UID1")"
+check_match "host prefix: the host's address is untouched" 'inet 10\.213\.251\.1/29 ' \
+	"$(ip -o -4 addr show dev "$HL" 2>&1)"
+pam_release
+check_no_net_left "host prefix: nothing left" "$UID1"
+write_conf 'mode = "veth"; subnet = "10.213.251.0/29";'
+log_mark
+check_fails "host prefix: a pool the host's prefix covers is refused" \
+	pamtester $PAM_SVC $U1 open_session close_session
+check "host prefix: syslog names the pool and the host's prefix" \
+	wait_log "refused $U1 \(uid $UID1\): helper: network\.subnet 10\.213\.251\.0/29 has no free /30: each is leased or overlaps an address or route of the host \(such as 10\.213\.251\.1/29\)"
+check_no_net_left "host prefix: the refused login left nothing" "$UID1"
+del_link "$HL"
+check "host prefix: the test's link is gone" test ! -e "/sys/class/net/$HL"
+if pam_hold $PAM_SVC $U1; then pass "host prefix: control: without the host's address the same login works"; else fail "host prefix: control: without the host's address the same login works" "$(cat "$HOLD_OUT")"; fi
+check_eq "host prefix: control: the lease is the pool's first /30" 10.213.251.0 "$(lease_net "$UID1")"
+pam_release
+check_no_net_left "host prefix: control: nothing left" "$UID1"
 
 write_conf 'mode = "veth"; nat = true;'
 cat >"$T/nat-off.sh" <<-EOF

@@ -161,28 +161,28 @@ test_pick(void)
 	struct nsi_lease used[8];
 	uint32_t got = 0;
 
-	ok(nsi_lease_pick(&pool, NULL, 0, &got) == 0 && got == ip("10.213.0.0"),
+	ok(nsi_lease_pick(&pool, NULL, 0, NULL, 0, &got) == 0 && got == ip("10.213.0.0"),
 	   "empty pool: the first /30");
 	used[0] = L(1001, "10.213.0.0");
 	used[1] = L(1002, "10.213.0.8");
-	ok(nsi_lease_pick(&pool, used, 2, &got) == 0 && got == ip("10.213.0.4"),
+	ok(nsi_lease_pick(&pool, used, 2, NULL, 0, &got) == 0 && got == ip("10.213.0.4"),
 	   "the lowest free /30 fills a gap");
 	used[2] = L(1003, "10.213.0.4");
-	ok(nsi_lease_pick(&pool, used, 3, &got) == 0 && got == ip("10.213.0.12"),
+	ok(nsi_lease_pick(&pool, used, 3, NULL, 0, &got) == 0 && got == ip("10.213.0.12"),
 	   "after the leased ones, in any order");
 	used[3] = L(1004, "10.214.0.0");
 	used[4] = L(1005, "192.168.0.0");
-	ok(nsi_lease_pick(&pool, used, 5, &got) == 0 && got == ip("10.213.0.12"),
+	ok(nsi_lease_pick(&pool, used, 5, NULL, 0, &got) == 0 && got == ip("10.213.0.12"),
 	   "leases of other pools do not count");
 	used[5] = L(1006, "10.213.0.0");
-	ok(nsi_lease_pick(&pool, used, 6, &got) == 0 && got == ip("10.213.0.12"),
+	ok(nsi_lease_pick(&pool, used, 6, NULL, 0, &got) == 0 && got == ip("10.213.0.12"),
 	   "a duplicate lease does not confuse the gap search");
 
-	ok(nsi_lease_pick(&tiny, NULL, 0, &got) == 0 && got == ip("10.9.0.4"),
+	ok(nsi_lease_pick(&tiny, NULL, 0, NULL, 0, &got) == 0 && got == ip("10.9.0.4"),
 	   "a /30 pool: one set");
 	used[0] = L(2001, "10.9.0.4");
 	got = 7;
-	ok(nsi_lease_pick(&tiny, used, 1, &got) == -ENOSPC && got == 7,
+	ok(nsi_lease_pick(&tiny, used, 1, NULL, 0, &got) == -ENOSPC && got == 7,
 	   "a /30 pool with one lease is exhausted (-ENOSPC, out-parameter untouched)");
 	for (int i = 0; i < 4; i++) {
 		char a[16];
@@ -190,16 +190,94 @@ test_pick(void)
 		snprintf(a, sizeof(a), "10.9.1.%d", i * 4);
 		used[i] = L((uid_t)(3000 + i), a);
 	}
-	ok(nsi_lease_pick(&small, used, 4, &got) == -ENOSPC, "a /28 holds exactly four sets");
-	ok(nsi_lease_pick(&small, used, 3, &got) == 0 && got == ip("10.9.1.12"),
+	ok(nsi_lease_pick(&small, used, 4, NULL, 0, &got) == -ENOSPC,
+	   "a /28 holds exactly four sets");
+	ok(nsi_lease_pick(&small, used, 3, NULL, 0, &got) == 0 && got == ip("10.9.1.12"),
 	   "a /28 with three leases: the fourth");
 	{
 		struct nsi_cidr big = { ip("10.0.0.0"), 8 };
 
 		used[0] = L(1, "10.255.255.252");
-		ok(nsi_lease_pick(&big, used, 1, &got) == 0 && got == ip("10.0.0.0"),
+		ok(nsi_lease_pick(&big, used, 1, NULL, 0, &got) == 0 && got == ip("10.0.0.0"),
 		   "a /8 pool: the last /30 leased, the first is free");
 	}
+}
+
+/* ---- the pool skips the host's own addresses and routes ---- */
+
+static struct nsi_cidr C(const char *net, unsigned prefix) {
+	return (struct nsi_cidr){ ip(net), prefix };
+}
+
+static void
+test_pick_avoid(void)
+{
+	struct nsi_cidr pool = C("10.213.240.0", 24), small = C("10.213.251.0", 28);
+	struct nsi_cidr avoid[4];
+	struct nsi_lease used[4];
+	uint32_t got = 0;
+
+	avoid[0] = C("10.213.240.1", 29); /* an address with its prefix: slots 0 and 1 */
+	ok(nsi_lease_pick(&pool, NULL, 0, avoid, 1, &got) == 0 && got == ip("10.213.240.8"),
+	   "a host address's /29 at the pool's start: the first /30 after it");
+	ok(nsi_lease_pick(&pool, NULL, 0, NULL, 0, &got) == 0 && got == ip("10.213.240.0"),
+	   "control: without it the first /30 of the pool");
+	avoid[1] = C("10.213.240.8", 32); /* a host route to one address */
+	ok(nsi_lease_pick(&pool, NULL, 0, avoid, 2, &got) == 0 && got == ip("10.213.240.12"),
+	   "a /32 route takes its /30 out of the pool");
+	used[0] = L(1001, "10.213.240.12");
+	ok(nsi_lease_pick(&pool, used, 1, avoid, 2, &got) == 0 && got == ip("10.213.240.16"),
+	   "leases and host prefixes together");
+	avoid[2] = C("10.0.0.0", 8); /* a route covering the whole pool */
+	got = 7;
+	ok(nsi_lease_pick(&pool, NULL, 0, avoid, 3, &got) == -ENOSPC && got == 7,
+	   "a route covering the pool leaves nothing (-ENOSPC)");
+	ok(nsi_cidr_overlap_any(&pool, avoid, 3) == 0,
+	   "overlap_any names the first overlapping one");
+	avoid[0] = C("192.168.1.0", 24);
+	avoid[1] = C("10.213.241.0", 24);
+	ok(nsi_cidr_overlap_any(&pool, avoid, 2) == -1, "overlap_any: prefixes beside the pool");
+	ok(nsi_lease_pick(&pool, NULL, 0, avoid, 2, &got) == 0 && got == ip("10.213.240.0"),
+	   "prefixes beside the pool change nothing");
+	avoid[0] = C("10.213.251.0", 29);
+	used[0] = L(1001, "10.213.251.8");
+	ok(nsi_lease_pick(&small, used, 1, avoid, 1, &got) == 0 && got == ip("10.213.251.12"),
+	   "a /28 with its lower half the host's and one lease: the last /30");
+	used[1] = L(1002, "10.213.251.12");
+	ok(nsi_lease_pick(&small, used, 2, avoid, 1, &got) == -ENOSPC,
+	   "... and with two leases nothing is left");
+	avoid[0] = C("10.213.240.248", 29); /* the end of the pool */
+	for (int i = 0; i < 3; i++) {
+		char a[16];
+
+		snprintf(a, sizeof(a), "10.213.240.%d", 236 + i * 4);
+		used[i] = L((uid_t)(1000 + i), a);
+	}
+	{
+		struct nsi_cidr tail = C("10.213.240.224", 27);
+
+		ok(nsi_lease_pick(&tail, used, 3, avoid, 1, &got) == 0 &&
+			   got == ip("10.213.240.224"),
+		   "a prefix at the pool's end: the free slots before it");
+		used[3] = L(1003, "10.213.240.224");
+		avoid[1] = C("10.213.240.228", 30);
+		ok(nsi_lease_pick(&tail, used, 4, avoid, 2, &got) == 0 &&
+			   got == ip("10.213.240.232"),
+		   "... skipping one more /30 of the host's");
+	}
+}
+
+static void test_drop_leased(void)
+{
+	struct nsi_cidr v[5] = { C("10.213.0.5", 30), C("10.213.0.4", 30), C("10.213.0.0", 16),
+				 C("10.213.0.8", 32), C("192.168.0.1", 24) };
+	struct nsi_lease leases[1] = { L(1001, "10.213.0.4") };
+	size_t n = nsi_prefixes_drop_leased(v, 5, leases, 1);
+
+	ok(n == 3 && v[0].net == ip("10.213.0.0") && v[0].prefix == 16 &&
+		   v[1].net == ip("10.213.0.8") && v[2].net == ip("192.168.0.1"),
+	   "a set's own link address and route are dropped; wider or other prefixes stay");
+	ok(nsi_prefixes_drop_leased(v, 3, NULL, 0) == 3, "no leases: everything stays");
 }
 
 /* ---- the lease file format ---- */
@@ -501,6 +579,8 @@ int main(void)
 	test_dns();
 	test_link_name();
 	test_pick();
+	test_pick_avoid();
+	test_drop_leased();
 	test_format();
 	test_files();
 	test_policy();
