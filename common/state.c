@@ -390,8 +390,16 @@ int nsi_set_kill(const struct nsi_state *st)
 		struct pollfd p = { .fd = kfd, .events = POLLIN };
 
 		(void)pidfd_send_signal(kfd, SIGKILL, NULL, 0);
-		/* A pidfd turns readable when the process has exited. */
-		(void)poll(&p, 1, 2000);
+		/*
+		 * A pidfd turns readable when the process has exited. Not so
+		 * for the init of a PID namespace: it exits only once every
+		 * zombie in it is reaped, and the caller (sshd's monitor) may
+		 * still hold one, its session child, unreaped until after this
+		 * close: waiting would stall the logout. Nothing lives in the
+		 * set any more (the scan above), so the kill is enough.
+		 */
+		if (!st->ns_ino[NSI_NS_PID])
+			(void)poll(&p, 1, 2000);
 	}
 	return 0;
 }

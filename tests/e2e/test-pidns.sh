@@ -26,6 +26,9 @@
 #  6 hostname: literal and "lab-%u"; the host's is unchanged.
 #  7 kill -9 of the keeper from the host ends every process of the set (a
 #    held session, a daemonised sleep); the next login works.
+#  7b the last logout of a pid = true sshd session ends a daemonised process
+#    of the set, without waiting for the keeper (a PID namespace's init exits
+#    only after sshd reaps its session child, after the close).
 #  8 an sshd pty session with pid = true opens, runs, closes: the set is torn
 #    down by the opener's close, nothing left behind.
 # shellcheck disable=SC2016 # remote command lines are single-quoted on purpose
@@ -275,6 +278,31 @@ out=$(ssh_as $UA 'echo R=$(id -un); ps -o pid=,comm= -p 1' </dev/null 2>&1)
 check_match "the next login of $UA works" "^R=$UA\$" "$out"
 check_match "the next login has a new set with PID 1 nsisolate-keep" '^ *1 +nsisolate-keep$' "$out"
 check "after that login, the set of $UA is torn down" wait_until 10 no_state "$UIDA"
+
+# ================================================================ 7b last logout
+diag "7b: the last logout ends a daemonised process of a pid = true set"
+hold_ssh $UA true || bail "cannot hold a login of $UA" "$(cat "$HS_OUT")"
+HA_PID=$HS_PID
+HA_W=$HS_W
+KA=$(keeper_of "$UIDA")
+ssh_as $UA 'setsid sleep 1003 </dev/null >/dev/null 2>&1 &' </dev/null
+check "control: a daemonised sleep of $UA outlives its own login" wait_until 5 pids_args "$UIDA" 'sleep 1003'
+d=$(pids_args "$UIDA" 'sleep 1003' | head -n 1)
+check_eq "control: it is in the set's PID namespace" "pid:[$(ns_of "$UIDA" pid)]" "$(readlink "/proc/${d:-0}/ns/pid" 2>&1)"
+check "control: the set is still there while the held login runs" test -e "$NSI_STATE_DIR/$UIDA.state"
+release_ssh "$HA_PID" "$HA_W"
+t0=$EPOCHREALTIME
+check "the last logout removes the state" wait_until 10 no_state "$UIDA"
+t1=$EPOCHREALTIME
+# sshd's monitor closes the session before it reaps its session child, a
+# zombie in the set's PID namespace, and the keeper (its init) cannot finish
+# exiting before that: a close that waited for the keeper stalled 2 s.
+ms=$(((${t1/./} - ${t0/./}) / 1000))
+check "the state is gone within 1.5 s of the ssh client's exit ($ms ms; a 2 s stall before)" \
+	test "$ms" -lt 1500
+check "the daemonised sleep is dead by then" dead "${d:-0}"
+check "the keeper is dead" wait_until 5 dead "${KA:-0}"
+check "no live process of $UA is left" wait_until 10 no_live_uid "$UIDA"
 
 # ================================================================ 8 pty
 diag "8: an sshd pty session with pid = true"
