@@ -1429,9 +1429,64 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+static uint64_t hash_u64(uint64_t h, uint64_t v)
+{
+	return fnv1a(h, &v, sizeof(v));
+}
+
+/* Its length first: "ab","c" and "a","bc" differ. */
+static uint64_t hash_str(uint64_t h, const char *str, size_t max)
+{
+	size_t n = strnlen(str, max);
+
+	return fnv1a(hash_u64(h, n), str, n);
+}
+
+static uint64_t hash_strs(uint64_t h, unsigned n, const char (*v)[NSI_PATH_LEN], unsigned max)
+{
+	h = hash_u64(h, n);
+	for (unsigned i = 0; i < n && i < max; i++)
+		h = hash_str(h, v[i], NSI_PATH_LEN);
+	return h;
+}
+
+/*
+ * Every setting, and only what is in use (not the unused tail of the arrays,
+ * 10 KiB that a joining login used to hash byte by byte). A new field of
+ * struct nsi_settings must be added here: the size check below is a
+ * reminder, and tests/unit/test-config.c checks that each field counts.
+ */
+_Static_assert(sizeof(struct nsi_settings) == 10864,
+	       "struct nsi_settings changed: update nsi_settings_hash()");
+
 uint64_t nsi_settings_hash(const struct nsi_settings *s)
 {
-	return fnv1a(0xcbf29ce484222325ull, s, sizeof(*s));
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	h = hash_u64(h, s->isolate);
+	h = hash_strs(h, s->tmp.ndirs, s->tmp.dirs, NSI_MAX_DIRS);
+	h = hash_u64(h, s->tmp.method);
+	h = hash_u64(h, s->tmp.size);
+	h = hash_u64(h, s->home.mode);
+	h = hash_str(h, s->home.skel, sizeof(s->home.skel));
+	h = hash_u64(h, s->home.size);
+	h = hash_u64(h, s->network.mode);
+	h = hash_str(h, s->network.subnet, sizeof(s->network.subnet));
+	h = hash_u64(h, s->network.host_access);
+	h = hash_u64(h, s->network.nat);
+	h = hash_u64(h, s->network.ndns);
+	for (unsigned i = 0; i < s->network.ndns && i < NSI_MAX_DNS; i++)
+		h = hash_str(h, s->network.dns[i], sizeof(s->network.dns[i]));
+	h = hash_u64(h, s->pid);
+	h = hash_u64(h, s->ipc);
+	h = hash_str(h, s->hostname, sizeof(s->hostname));
+	h = hash_u64(h, s->userns.enable);
+	h = hash_u64(h, s->userns.nested);
+	h = hash_u64(h, s->userns.root_id);
+	h = hash_strs(h, s->nhide, s->hide, NSI_MAX_PATHS);
+	h = hash_strs(h, s->nreadonly, s->readonly, NSI_MAX_PATHS);
+	h = hash_u64(h, s->on_last_logout);
+	return hash_u64(h, s->on_error);
 }
 
 static int cmp_gid(const void *a, const void *b)

@@ -2743,10 +2743,38 @@ static void test_hashes(void)
 	DIFFERS(strcpy(s1.home.skel, "/etc/skem"), "home.skel differs");
 	DIFFERS(s1.home.size <<= 1, "home.size differs");
 	DIFFERS(s1.nhide = 1, "nhide differs");
-	DIFFERS(strcpy(s1.hide[0], "/x"), "a hide entry differs");
+	DIFFERS((s1.nhide = 1, strcpy(s1.hide[0], "/x")), "a hide entry differs");
 	DIFFERS(s1.nreadonly = 1, "nreadonly differs");
-	DIFFERS(strcpy(s1.readonly[15], "/x"), "a readonly entry differs");
+	DIFFERS((s1.nreadonly = 16, strcpy(s1.readonly[15], "/x")),
+		"the last readonly entry differs");
+	DIFFERS(s1.userns.enable = !s1.userns.enable, "userns.enable differs");
+	DIFFERS(s1.network.host_access = !s1.network.host_access, "network.host_access differs");
+	DIFFERS(s1.network.nat = !s1.network.nat, "network.nat differs");
+	DIFFERS(strcpy(s1.network.subnet, "10.9.0.0/16"), "network.subnet differs");
+	DIFFERS((s1.network.ndns = 1, strcpy(s1.network.dns[0], "192.0.2.1")),
+		"a network.dns entry differs");
 #undef DIFFERS
+	nsi_settings_builtin(&s0);
+	nsi_settings_builtin(&s1);
+	s0.tmp.ndirs = s1.tmp.ndirs = 2;
+	strcpy(s0.tmp.dirs[0], "/a");
+	strcpy(s0.tmp.dirs[1], "/bc");
+	strcpy(s1.tmp.dirs[0], "/a/");
+	strcpy(s1.tmp.dirs[1], "bc");
+	ok(nsi_settings_hash(&s0) != nsi_settings_hash(&s1),
+	   "settings hash: [\"/a\", \"/bc\"] and [\"/a/\", \"bc\"] differ (same bytes joined)");
+#define SAME(stmt, what)                                                                   \
+	do {                                                                               \
+		nsi_settings_builtin(&s1);                                                 \
+		stmt;                                                                      \
+		ok(nsi_settings_hash(&s1) == h0, "settings hash: the same when %s", what); \
+	} while (0)
+	SAME(strcpy(s1.hide[3], "/x"), "an unused hide entry changes");
+	SAME(strcpy(s1.readonly[15], "/x"), "an unused readonly entry changes");
+	SAME(strcpy(s1.network.dns[2], "192.0.2.9"), "an unused dns entry changes");
+	SAME(strcpy(s1.tmp.dirs[7], "/x"), "an unused tmp dir changes");
+	SAME(s1.hostname[sizeof(s1.hostname) - 1] = 'x', "bytes past a string's end change");
+#undef SAME
 
 	/* The hash is compared across logins: it must not depend on stack garbage. */
 	load_text(
