@@ -199,6 +199,7 @@ int nsi_read_trusted_file(int dirfd, const char *name, size_t max, char **ret, c
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
+	size_t cap;
 	ssize_t n;
 	int flags;
 
@@ -223,11 +224,26 @@ int nsi_read_trusted_file(int dirfd, const char *name, size_t max, char **ret, c
 	if (flags >= 0)
 		(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 
-	buf = malloc(max + 1);
+	/*
+	 * Sized by fstat, plus one byte to see whether the file grew since; if
+	 * it did, on up to one byte past the cap. (A buffer of the cap itself,
+	 * 256 KiB, cost an mmap, page faults and an munmap on every login.)
+	 */
+	cap = (size_t)st.st_size + 1;
+	buf = malloc(cap + 1);
 	if (!buf)
 		return -ENOMEM;
-	/* Read one byte past the cap: the file may have grown since fstat. */
-	n = nsi_read_full(fd, buf, max + 1);
+	n = nsi_read_full(fd, buf, cap);
+	if (n == (ssize_t)cap && cap <= max) {
+		char *bigger = realloc(buf, max + 2);
+		ssize_t more;
+
+		if (!bigger)
+			return -ENOMEM;
+		buf = bigger;
+		more = nsi_read_full(fd, buf + n, max + 1 - (size_t)n);
+		n = more < 0 ? more : n + more;
+	}
 	if (n < 0)
 		return fail((int)-n, why, whylen, "read: %s", strerror((int)-n));
 	if ((size_t)n > max)

@@ -2215,6 +2215,30 @@ static void test_unsafe_files(void)
 	unload(&l);
 	free(text);
 
+	/*
+	 * The buffer is sized by fstat; a file longer than that (grown since,
+	 * or a procfs file: size 0, root-owned, mode 0444) is read on, to the cap.
+	 */
+	{
+		_cleanup_close_ int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_free_ char *got = NULL, *small = NULL;
+		char want[4096] = "", why[256] = "";
+		FILE *f = fopen("/proc/version", "re");
+		size_t n = f ? fread(want, 1, sizeof(want) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		ok(n > 1 &&
+			   nsi_read_trusted_file(proc, "version", 4096, &got, why, sizeof(why)) ==
+				   0 &&
+			   strcmp(got, want) == 0,
+		   "a file longer than its fstat size (/proc/version) is read whole (%s)", why);
+		ok(nsi_read_trusted_file(proc, "version", n - 1, &small, why, sizeof(why)) ==
+				   -EFBIG &&
+			   strstr(why, "larger than"),
+		   "... and refused when that passes the cap (%s)", why);
+	}
+
 	new_case(l.dir, sizeof(l.dir));
 	snprintf(path, sizeof(path), "%s/nsisolate.conf", l.dir);
 	{
