@@ -139,15 +139,22 @@ static int rtnl_talk(struct rtnl *r, struct nlmsghdr *nlh)
 	return ret < 0 ? -errno : 0;
 }
 
-/* The host's IPv4 prefixes, collected from address and route dumps. */
+/* The host's IPv4 prefixes that overlap POOL, collected from address and route dumps. */
 struct prefixes {
+	struct nsi_cidr pool;
 	struct nsi_cidr *v;
 	size_t n, cap;
 	uint16_t type; /* RTM_NEWADDR or RTM_NEWROUTE */
+	int err; /* of prefixes_add, which stops the dump */
 };
 
 static int prefixes_add(struct prefixes *p, uint32_t addr, unsigned prefix)
 {
+	struct nsi_cidr c = { .net = addr, .prefix = prefix };
+
+	/* Only those that matter: a router's full table stays out of memory. */
+	if (nsi_cidr_overlap_any(&p->pool, &c, 1) < 0)
+		return 0;
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 32;
 		struct nsi_cidr *v;
@@ -160,7 +167,7 @@ static int prefixes_add(struct prefixes *p, uint32_t addr, unsigned prefix)
 		p->v = v;
 		p->cap = cap;
 	}
-	p->v[p->n++] = (struct nsi_cidr){ .net = addr, .prefix = prefix };
+	p->v[p->n++] = c;
 	return 0;
 }
 
@@ -192,7 +199,10 @@ static int prefix_cb(const struct nlmsghdr *nlh, void *data)
 			return MNL_CB_OK;
 		a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
 		/* The address itself and its prefix's network (a /32 on a point-to-point link). */
-		if (a && prefixes_add(p, ntohl(mnl_attr_get_u32(a)), ifa->ifa_prefixlen) < 0)
+		if (!a)
+			return MNL_CB_OK;
+		p->err = prefixes_add(p, ntohl(mnl_attr_get_u32(a)), ifa->ifa_prefixlen);
+		if (p->err)
 			return MNL_CB_ERROR;
 	} else {
 		const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
@@ -205,7 +215,8 @@ static int prefix_cb(const struct nlmsghdr *nlh, void *data)
 		/* Every table but local (whose entries are the addresses, seen above). */
 		if (table == RT_TABLE_LOCAL || !tb[RTA_DST])
 			return MNL_CB_OK;
-		if (prefixes_add(p, ntohl(mnl_attr_get_u32(tb[RTA_DST])), rtm->rtm_dst_len) < 0)
+		p->err = prefixes_add(p, ntohl(mnl_attr_get_u32(tb[RTA_DST])), rtm->rtm_dst_len);
+		if (p->err)
 			return MNL_CB_ERROR;
 	}
 	return MNL_CB_OK;
@@ -240,9 +251,12 @@ static int rtnl_dump_prefixes(struct rtnl *r, uint16_t type, struct prefixes *p)
 		n = mnl_socket_recvfrom(r->nl, rbuf, sizeof(rbuf));
 		if (n < 0)
 			return -errno;
+		errno = 0;
 		ret = mnl_cb_run(rbuf, (size_t)n, seq, r->portid, prefix_cb, p);
 	} while (ret > MNL_CB_STOP);
-	return ret < 0 ? (errno ? -errno : -EIO) : 0;
+	if (ret < 0)
+		return p->err ? p->err : errno ? -errno : -EIO;
+	return 0;
 }
 
 static int link_delete(struct rtnl *r, const char *name)
@@ -437,7 +451,8 @@ static bool forwarding_on(void)
 
 /*
  * The host's IPv4 addresses (with their prefixes) and its routes but the
- * default ones, from the host's network namespace: the pool skips them.
+ * default ones that overlap P->pool, from the host's network namespace: the
+ * pool skips them.
  */
 static int host_prefixes(struct prefixes *p)
 {
@@ -469,6 +484,7 @@ static void lease_one(const struct nsi_settings *s, uid_t uid)
 	r = nsi_lease_scan(net.run, &all, &n);
 	if (r < 0)
 		die(-r, "reading the leases in " NSI_RUN_DIR ": %s", strerror(-r));
+	host.pool = pool;
 	r = host_prefixes(&host);
 	if (r < 0)
 		die(-r, "reading the host's addresses and routes: %s", strerror(-r));
