@@ -363,43 +363,53 @@ static bool is_ident_char(char ch)
 	return isalnum((unsigned char)ch) || ch == '_' || ch == '-' || ch == '*';
 }
 
-/* Past blanks, newlines and comments (#, //, C style) from P. */
-static const char *skip_blank(const char *p)
+/* Past blanks, newlines and comments (#, //, C style) from P, counting newlines in *LINE. */
+static const char *skip_blank(const char *p, int *line)
 {
+	const char *e;
+
 	for (;;) {
-		p += strspn(p, " \t\r\n");
-		if (*p == '#' || (p[0] == '/' && p[1] == '/'))
+		if (*p == '\n')
+			++*line;
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+			p++;
+			continue;
+		}
+		if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
 			p += strcspn(p, "\n");
-		else if (p[0] == '/' && p[1] == '*')
-			p = strstr(p + 2, "*/") ? strstr(p + 2, "*/") + 2 : p + strlen(p);
-		else
+			continue;
+		}
+		if (p[0] != '/' || p[1] != '*')
 			return p;
+		e = strstr(p + 2, "*/");
+		e = e ? e + 2 : p + strlen(p);
+		for (; p < e; p++)
+			*line += *p == '\n';
 	}
 }
 
 /*
  * The integer literal written for setting S, read again from the file's text:
- * from the start of the line libconfig reports for it (its name's), the first
- * NAME outside strings and comments followed by = or :, and what follows.
- * Returns 0 with *V set, -ERANGE when the literal exceeds 64 bits, -ENOENT
- * when no literal is found there.
+ * scanning from the top (so that strings and comments are known as such), the
+ * first NAME on the line libconfig reports for it (its name's) followed by =
+ * or :, and what follows. Returns 0 with *V set, -ERANGE when the literal
+ * exceeds 64 bits, -ENOENT when no literal is found there.
  */
 static int source_literal(const struct ctx *c, const config_setting_t *s, long long *v, char *lit,
 			  size_t litlen)
 {
 	const char *name = config_setting_name(s), *p = c->text, *q;
 	size_t nlen = strlen(name), len;
-	int line = 1;
+	int line = 1, want = line_of(s), qline;
 	char *end;
 
-	while (*p && line < line_of(s))
-		if (*p++ == '\n')
-			line++;
-	while (*(p = skip_blank(p))) {
+	while (*(p = skip_blank(p, &line)) && line <= want) {
 		if (*p == '"') { /* a string, with its escapes */
-			for (p++; *p && *p != '"'; p++)
+			for (p++; *p && *p != '"'; p++) {
 				if (*p == '\\' && p[1])
 					p++;
+				line += *p == '\n';
+			}
 			p += *p == '"';
 			continue;
 		}
@@ -410,12 +420,14 @@ static int source_literal(const struct ctx *c, const config_setting_t *s, long l
 			p++;
 			continue;
 		}
-		q = skip_blank(p + len);
-		if (len != nlen || strncmp(p, name, nlen) != 0 || (*q != '=' && *q != ':')) {
+		qline = line;
+		q = skip_blank(p + len, &qline);
+		if (line != want || len != nlen || strncmp(p, name, nlen) != 0 ||
+		    (*q != '=' && *q != ':')) {
 			p += len;
 			continue;
 		}
-		q = skip_blank(q + 1);
+		q = skip_blank(q + 1, &qline);
 		snprintf(lit, litlen, "%.*s", (int)strspn(q, "+-0123456789abcdefABCDEFxX"), q);
 		if (*q != '-' && *q != '+' && !isdigit((unsigned char)*q))
 			return -ENOENT;

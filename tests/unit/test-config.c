@@ -1069,6 +1069,13 @@ static void test_errors(void)
 		   "integer (write 4294967301L)\n"
 		   "    4294967301; }; }\n"
 		   ");\n");
+	/* A comment from an earlier line ends on the setting's line: its text is not the value. */
+	check_text(
+		"a wrapped integer after a comment that began lines before",
+		"version = 1;\n"
+		"defaults = { userns = { /* an old value:\n"
+		"  root_id = 5 */ root_id = 4294967301; }; }; # E: userns.root_id: 4294967301 does "
+		"not fit in an integer (write 4294967301L)\n");
 	check_text("version 2^32 + 1 is not version 1",
 		   "version = 4294967297; # E: version: 4294967297 does not fit in an integer "
 		   "(write 4294967297L)\n");
