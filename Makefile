@@ -24,6 +24,8 @@ HELPER_SRC := helper/main.c helper/mounts.c helper/home.c helper/userns.c helper
               helper/netns.c helper/nft.c
 HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(B)/cli/nsisolate.o
+# Helper and nsisolate(8) only: the module never links libmnl.
+HOSTNET_OBJ := $(B)/common/hostnet.o
 
 TARGETS := $(B)/pam_nsisolate.so $(B)/nsisolate-helper $(B)/nsisolate
 
@@ -41,11 +43,11 @@ $(B)/pam_nsisolate.so: $(MODULE_OBJ) $(COMMON_OBJ) pam_nsisolate/pam_nsisolate.m
 # libcap, libconfig and libnftnl linked in: each first login execs the helper, and
 # fewer shared objects to map is a measurable part of that cost (Debian ships no
 # libmnl.a).
-$(B)/nsisolate-helper: $(HELPER_OBJ) $(COMMON_OBJ)
+$(B)/nsisolate-helper: $(HELPER_OBJ) $(COMMON_OBJ) $(HOSTNET_OBJ)
 	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -Wl,-Bstatic -lcap -lconfig -lnftnl -Wl,-Bdynamic -lmnl
 
-$(B)/nsisolate: $(CLI_OBJ) $(COMMON_OBJ)
-	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -lconfig
+$(B)/nsisolate: $(CLI_OBJ) $(COMMON_OBJ) $(HOSTNET_OBJ)
+	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -lconfig -lmnl
 
 install: all
 	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) \

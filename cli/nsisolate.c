@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
+#include "hostnet.h"
 #include "lease.h"
 #include "proto.h"
 #include "state.h"
@@ -77,6 +78,64 @@ static int check_root_id(const struct nsi_settings *s, const char *where)
 	return 0;
 }
 
+/*
+ * A veth pool over the host's own networks: those /30s are never leased (the
+ * helper skips them). A warning, once per pool; the sets' own links (their
+ * leases in the run directory) do not count.
+ */
+static void check_subnet(const struct nsi_settings *s, const char *where, char (*seen)[32],
+			 size_t *nseen, size_t maxseen)
+{
+	_cleanup_free_ struct nsi_cidr *host = NULL;
+	_cleanup_free_ struct nsi_lease *leases = NULL;
+	_cleanup_close_ int run = -1;
+	struct nsi_cidr pool;
+	size_t n = 0, nl = 0;
+	uint32_t first;
+	char why[256];
+
+	if (!s->isolate || s->network.mode != NSI_NET_VETH ||
+	    nsi_cidr_parse(s->network.subnet, &pool, why, sizeof(why)) < 0)
+		return;
+	for (size_t i = 0; i < *nseen; i++)
+		if (!strcmp(seen[i], s->network.subnet))
+			return;
+	if (*nseen < maxseen)
+		snprintf(seen[(*nseen)++], sizeof(seen[0]), "%s", s->network.subnet);
+	if (nsi_host_prefixes(&pool, &host, &n) < 0) {
+		fprintf(stderr,
+			"warning: %s: cannot read the host's routes to check network.subnet %s\n",
+			where, s->network.subnet);
+		return;
+	}
+	/* check makes nothing: the run directory only if it is there. */
+	if (access(NSI_RUN_DIR, F_OK) == 0)
+		run = nsi_run_dir_open();
+	if (run >= 0 && nsi_lease_scan(run, &leases, &nl) < 0)
+		nl = 0;
+	n = nsi_prefixes_drop_leased(host, n, leases, nl);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t mask = host[i].prefix ? ~0u << (32 - host[i].prefix) : 0;
+		bool again = false;
+		char c[32];
+
+		/* An address and its link's route are one network: named once, as the address. */
+		for (size_t j = 0; j < i && !again; j++)
+			again = host[j].prefix == host[i].prefix &&
+				((host[j].net ^ host[i].net) & mask) == 0;
+		if (again)
+			continue;
+		nsi_cidr_format(host[i].net, host[i].prefix, c, sizeof(c));
+		fprintf(stderr,
+			"warning: %s: network.subnet %s overlaps the host's %s: its /30s there are "
+			"never leased\n",
+			where, s->network.subnet, c);
+	}
+	if (n > 0 && nsi_lease_pick(&pool, NULL, 0, host, n, &first) == -ENOSPC)
+		fprintf(stderr, "warning: %s: network.subnet %s: no /30 of it can be leased\n",
+			where, s->network.subnet);
+}
+
 /* Host settings that weaken isolation: warnings only, never an error. */
 static void host_warnings(void)
 {
@@ -104,6 +163,8 @@ static int cmd_check(void)
 	struct nsi_diag d;
 	struct nsi_config *cf;
 	struct nsi_settings def;
+	char seen[64][32];
+	size_t nseen = 0;
 	int bad = 0;
 
 	host_warnings();
@@ -114,6 +175,7 @@ static int cmd_check(void)
 		return 1;
 	nsi_config_defaults(cf, &def);
 	bad |= check_root_id(&def, config_path);
+	check_subnet(&def, config_path, seen, &nseen, NSI_ARRAY_SIZE(seen));
 	for (size_t i = 0; i < nsi_config_npolicies(cf); i++) {
 		struct nsi_resolved r;
 		char where[NSI_PATH_LEN + 16];
@@ -121,6 +183,7 @@ static int cmd_check(void)
 		nsi_config_policy(cf, i, &r);
 		snprintf(where, sizeof(where), "%s:%d", r.file, r.line);
 		bad |= check_root_id(&r.settings, where);
+		check_subnet(&r.settings, where, seen, &nseen, NSI_ARRAY_SIZE(seen));
 	}
 	if (!bad)
 		printf("%s: ok, %zu %s\n", config_path, nsi_config_npolicies(cf),

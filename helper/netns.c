@@ -33,6 +33,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "helper.h"
+#include "hostnet.h"
 #include "lease.h"
 #include "netns.h"
 #include "state.h"
@@ -137,126 +138,6 @@ static int rtnl_talk(struct rtnl *r, struct nlmsghdr *nlh)
 		ret = mnl_cb_run(rbuf, (size_t)n, seq, r->portid, NULL, NULL);
 	} while (ret == MNL_CB_OK);
 	return ret < 0 ? -errno : 0;
-}
-
-/* The host's IPv4 prefixes that overlap POOL, collected from address and route dumps. */
-struct prefixes {
-	struct nsi_cidr pool;
-	struct nsi_cidr *v;
-	size_t n, cap;
-	uint16_t type; /* RTM_NEWADDR or RTM_NEWROUTE */
-	int err; /* of prefixes_add, which stops the dump */
-};
-
-static int prefixes_add(struct prefixes *p, uint32_t addr, unsigned prefix)
-{
-	struct nsi_cidr c = { .net = addr, .prefix = prefix };
-
-	/* Only those that matter: a router's full table stays out of memory. */
-	if (nsi_cidr_overlap_any(&p->pool, &c, 1) < 0)
-		return 0;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 32;
-		struct nsi_cidr *v;
-
-		if (cap > 1u << 20)
-			return -E2BIG;
-		v = realloc(p->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		p->v = v;
-		p->cap = cap;
-	}
-	p->v[p->n++] = c;
-	return 0;
-}
-
-static int attr_cb(const struct nlattr *a, void *data)
-{
-	const struct nlattr **tb = data;
-	uint16_t type = mnl_attr_get_type(a);
-
-	/* Only the attributes read below, and only with a 4-byte payload. */
-	if ((type == IFA_LOCAL || type == IFA_ADDRESS || type == RTA_DST || type == RTA_TABLE) &&
-	    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-		tb[type] = a;
-	return MNL_CB_OK;
-}
-
-static int prefix_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct prefixes *p = data;
-	const struct nlattr *tb[RTA_MAX > IFA_MAX ? RTA_MAX + 1 : IFA_MAX + 1] = { NULL };
-
-	if (nlh->nlmsg_type != p->type)
-		return MNL_CB_OK;
-	if (p->type == RTM_NEWADDR) {
-		const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-		const struct nlattr *a;
-
-		if (ifa->ifa_family != AF_INET || ifa->ifa_prefixlen > 32 ||
-		    mnl_attr_parse(nlh, sizeof(*ifa), attr_cb, tb) < 0)
-			return MNL_CB_OK;
-		a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-		/* The address itself and its prefix's network (a /32 on a point-to-point link). */
-		if (!a)
-			return MNL_CB_OK;
-		p->err = prefixes_add(p, ntohl(mnl_attr_get_u32(a)), ifa->ifa_prefixlen);
-		if (p->err)
-			return MNL_CB_ERROR;
-	} else {
-		const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-		uint32_t table;
-
-		if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len == 0 || rtm->rtm_dst_len > 32 ||
-		    mnl_attr_parse(nlh, sizeof(*rtm), attr_cb, tb) < 0)
-			return MNL_CB_OK;
-		table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
-		/* Every table but local (whose entries are the addresses, seen above). */
-		if (table == RT_TABLE_LOCAL || !tb[RTA_DST])
-			return MNL_CB_OK;
-		p->err = prefixes_add(p, ntohl(mnl_attr_get_u32(tb[RTA_DST])), rtm->rtm_dst_len);
-		if (p->err)
-			return MNL_CB_ERROR;
-	}
-	return MNL_CB_OK;
-}
-
-/* Dump every IPv4 address or route (TYPE: RTM_GETADDR, RTM_GETROUTE) into P. */
-static int rtnl_dump_prefixes(struct rtnl *r, uint16_t type, struct prefixes *p)
-{
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
-	char rbuf[32768]; /* the kernel's largest dump batch (MNL_SOCKET_DUMP_SIZE) */
-	uint32_t seq;
-	ssize_t n;
-	int ret;
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq = ++r->seq;
-	if (type == RTM_GETADDR) {
-		struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-
-		ifa->ifa_family = AF_INET;
-		p->type = RTM_NEWADDR;
-	} else {
-		struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-
-		rtm->rtm_family = AF_INET;
-		p->type = RTM_NEWROUTE;
-	}
-	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		n = mnl_socket_recvfrom(r->nl, rbuf, sizeof(rbuf));
-		if (n < 0)
-			return -errno;
-		errno = 0;
-		ret = mnl_cb_run(rbuf, (size_t)n, seq, r->portid, prefix_cb, p);
-	} while (ret > MNL_CB_STOP);
-	if (ret < 0)
-		return p->err ? p->err : errno ? -errno : -EIO;
-	return 0;
 }
 
 static int link_delete(struct rtnl *r, const char *name)
@@ -449,30 +330,11 @@ static bool forwarding_on(void)
 	return c != '0';
 }
 
-/*
- * The host's IPv4 addresses (with their prefixes) and its routes but the
- * default ones that overlap P->pool, from the host's network namespace: the
- * pool skips them.
- */
-static int host_prefixes(struct prefixes *p)
-{
-	struct rtnl r = { 0 };
-	int ret;
-
-	ret = rtnl_open(&r);
-	if (ret < 0)
-		return ret;
-	ret = rtnl_dump_prefixes(&r, RTM_GETADDR, p);
-	if (ret == 0)
-		ret = rtnl_dump_prefixes(&r, RTM_GETROUTE, p);
-	rtnl_close(&r);
-	return ret;
-}
-
 static void lease_one(const struct nsi_settings *s, uid_t uid)
 {
 	_cleanup_free_ struct nsi_lease *all = NULL;
-	struct prefixes host = { 0 };
+	_cleanup_free_ struct nsi_cidr *host = NULL;
+	size_t nhost = 0;
 	struct nsi_cidr pool;
 	char why[256], msg[256], cidr[32];
 	uint32_t net30;
@@ -484,16 +346,14 @@ static void lease_one(const struct nsi_settings *s, uid_t uid)
 	r = nsi_lease_scan(net.run, &all, &n);
 	if (r < 0)
 		die(-r, "reading the leases in " NSI_RUN_DIR ": %s", strerror(-r));
-	host.pool = pool;
-	r = host_prefixes(&host);
+	r = nsi_host_prefixes(&pool, &host, &nhost);
 	if (r < 0)
 		die(-r, "reading the host's addresses and routes: %s", strerror(-r));
-	host.n = nsi_prefixes_drop_leased(host.v, host.n, all, n);
-	r = nsi_lease_pick(&pool, all, n, host.v, host.n, &net30);
-	a = nsi_cidr_overlap_any(&pool, host.v, host.n);
+	nhost = nsi_prefixes_drop_leased(host, nhost, all, n);
+	r = nsi_lease_pick(&pool, all, n, host, nhost, &net30);
+	a = nsi_cidr_overlap_any(&pool, host, nhost);
 	if (a >= 0)
-		nsi_cidr_format(host.v[a].net, host.v[a].prefix, cidr, sizeof(cidr));
-	free(host.v);
+		nsi_cidr_format(host[a].net, host[a].prefix, cidr, sizeof(cidr));
 	/* Refused before leasing: with no other lease, net.lock goes as at the last teardown. */
 	if (r < 0 && n == 0)
 		(void)nsi_lease_lock_remove(net.run);

@@ -289,6 +289,46 @@ else
 	ok 0 "host: (skipped: no $TIOCSTI on this kernel)"
 fi
 
+# A veth pool over the host's own networks: warned about, never an error. In a
+# private network namespace of the test: a veth pair (down peer, no traffic)
+# with 10.213.253.1/29 and a route to 10.213.254.0/24; the host is untouched.
+FN=$(conf netpool <<'EOF'
+version = 1;
+defaults = { network = { mode = "veth"; subnet = "10.213.253.0/24"; }; };
+policies = (
+  { name = "lab"; network = { subnet = "10.213.254.0/24"; }; },
+  { name = "same"; },
+  { name = "tiny"; network = { subnet = "10.213.253.0/29"; }; },
+  { name = "clear"; network = { subnet = "10.213.255.0/24"; }; }
+);
+EOF
+)
+NETNS_SETUP='ip link add ntrc0 type veth peer name ntrc0p && ip addr add 10.213.253.1/29 dev ntrc0 &&
+	ip link set ntrc0 up && ip route add 10.213.254.0/24 dev ntrc0'
+if unshare -n true 2>/dev/null; then
+	run_cmd unshare -n sh -c "$NETNS_SETUP"' && exec "$@"' sh "$BIN" check --config "$FN"
+	is_rc 0 "check: a veth pool over the host's networks only warns (exit 0)"
+	is_out "$FN: ok, 4 policies" "check: the ok line despite the pool warnings"
+	has_line "$err" "warning: $FN: network.subnet 10.213.253.0/24 overlaps the host's 10.213.253.1/29: its /30s there are never leased" \
+		"check: the defaults' pool overlaps the host's address"
+	has_line "$err" "warning: $FN:4: network.subnet 10.213.254.0/24 overlaps the host's 10.213.254.0/24: its /30s there are never leased" \
+		"check: a policy's pool overlaps the host's route"
+	has_line "$err" "warning: $FN:4: network.subnet 10.213.254.0/24: no /30 of it can be leased" \
+		"check: a pool the route covers: nothing can be leased"
+	has_line "$err" "warning: $FN:6: network.subnet 10.213.253.0/29: no /30 of it can be leased" \
+		"check: a pool the address covers: nothing can be leased"
+	[ "$(grep -c '10.213.253.0/24 overlaps' <<<"$err")" -eq 1 ]
+	ok $? "check: a pool several policies share is warned about once" || show got "$err"
+	! grep -q '10\.213\.255\.' <<<"$err"
+	ok $? "check: no warning for a pool clear of the host's networks" || show got "$err"
+	run_cmd unshare -n "$BIN" check --config "$FN"
+	is_rc 0 "check: control: without the host's address and route, exit 0"
+	! grep -q 'never leased\|can be leased' <<<"$err"
+	ok $? "check: control: no pool warning" || show got "$err"
+else
+	ok 0 "check: (skipped: no private network namespace)"
+fi
+
 # user.max_user_namespaces belongs to the user namespace: 0 in a new one leaves the host alone.
 if unshare -U -r true 2>/dev/null; then
 	run_cmd unshare -U -r sh -c 'echo 0 >/proc/sys/user/max_user_namespaces && exec "$@"' sh \
