@@ -14,6 +14,9 @@
 #               build/tests/pam-hold: every open+close joins the live set
 #   mod-userns  as mod-first with userns = { enable = true; }
 #
+# Then real sshd key logins (ssh ... true) with and without the module,
+# BENCH_SSH_RUNS (15) interleaved pairs, the ssh client's wall time.
+#
 # BENCH_ROUNDS (5) rounds of BENCH_RUNS (40) runs per variant, the variant
 # order rotated each round. Reports medians, p95, the range of the per-round
 # medians, ratios to the baseline, the closing ratios
@@ -31,7 +34,7 @@
 # installed or failing: the table shows what ran, with the reason).
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/e2e/lib.sh"
-need pamtester findmnt make
+need pamtester findmnt make sshd ssh
 
 ROUNDS=${BENCH_ROUNDS:-5}
 RUNS=${BENCH_RUNS:-40}
@@ -54,6 +57,8 @@ mkuser nsitbench3 # module with userns, first logins
 mkuser nsitbench4 # module with network none, first logins
 mkuser nsitbench5 # module with network veth, first logins
 mkuser nsitbench6 # module with userns, joining logins (one session held)
+mkuser nsitbench7 # real sshd logins, with and without the module
+authorize nsitbench7
 
 mkservice nsit-bench-permit "session required pam_permit.so"
 mkservice nsit-bench-ns "session required pam_permit.so
@@ -101,6 +106,9 @@ defaults = {
 done
 mkservice nsit-bench-mod "$(modline "$CONF_PLAIN")"
 mkservice nsit-bench-modu "$(modline "$CONF_USERNS")"
+mkservice nsit-bench-sshbase "session required pam_permit.so"
+mkservice nsit-bench-sshmod "session required pam_permit.so
+$(modline "$CONF_USERNS")"
 
 VARIANTS=(permit pam_ns mod-first mod-join mod-userns mod-joinu mod-none mod-veth)
 declare -A SVC=([permit]=nsit-bench-permit [pam_ns]=nsit-bench-ns [mod-first]=nsit-bench-mod
@@ -288,7 +296,47 @@ echo "host mounts (findmnt | wc -l): before $mounts_before, sessions held $mount
 	"($([ "$mounts_before" -eq "$mounts_held" ] && [ "$mounts_before" -eq "$mounts_after" ] &&
 		echo "no host mount per isolated user" || echo "CHANGED: a login left a host mount"))"
 
+# ---- real sshd logins: what a user waits for. Key login, `true`, logout:
+# the ssh client's wall time, BENCH_SSH_RUNS (15) pairs, interleaved; the
+# same PAM stack with and without the module (user namespace on, as by
+# default). Each module login is a first login: the set of the one before
+# is gone (its teardown finishes after the client returns) before it starts.
+SSH_RUNS=${BENCH_SSH_RUNS:-15}
+start_sshd nsit-bench-sshbase
+PORT_BASE=$SSH_PORT
+start_sshd nsit-bench-sshmod
+PORT_MOD=$SSH_PORT
+UID7=$(uid_of nsitbench7)
+ssh_fail=
+for ((i = 0; i < SSH_RUNS; i++)); do
+	[ -n "$ssh_fail" ] && break
+	for k in base mod; do
+		[ $k == base ] && SSH_PORT=$PORT_BASE || SSH_PORT=$PORT_MOD
+		t0=$EPOCHREALTIME
+		if ! ssh_as nsitbench7 true </dev/null >"$T/ssh.out" 2>&1; then
+			ssh_fail="$k: $(tr '\n' ' ' <"$T/ssh.out")"
+			break
+		fi
+		t1=$EPOCHREALTIME
+		echo $(((${t1/./} - ${t0/./}))) >>"$T/ssh.$k"
+		wait_until 10 no_state "$UID7" || { ssh_fail="the set of nsitbench7 was not torn down"; break; }
+	done
+done
+echo
+if [ -n "$ssh_fail" ]; then
+	say "error: sshd logins: $ssh_fail"
+	echo "sshd key login + true + logout: FAILED (see the error above)"
+else
+	read -r _ sb _ < <(stats "$T/ssh.base")
+	read -r _ sm _ < <(stats "$T/ssh.mod")
+	echo "sshd key login + true + logout, ssh client wall time, medians of $SSH_RUNS interleaved pairs:"
+	awk -v b="$sb" -v m="$sm" 'BEGIN { printf "  without the module %.1f ms, with it (first login, user namespace) %.1f ms: +%.1f ms, %.3f x\n",
+		b / 1000, m / 1000, (m - b) / 1000, m / b }'
+
+fi
+
 rc=0
+[ -n "$ssh_fail" ] && rc=1
 for v in "${VARIANTS[@]}"; do
 	[ -n "${BROKEN[$v]:-}" ] && rc=1
 done
