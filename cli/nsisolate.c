@@ -115,14 +115,13 @@ static void check_subnet(const struct nsi_settings *s, const char *where, char (
 		nl = 0;
 	n = nsi_prefixes_drop_leased(host, n, leases, nl);
 	for (size_t i = 0; i < n; i++) {
-		uint32_t mask = host[i].prefix ? ~0u << (32 - host[i].prefix) : 0;
 		bool again = false;
 		char c[32];
 
 		/* An address and its link's route are one network: named once, as the address. */
 		for (size_t j = 0; j < i && !again; j++)
 			again = host[j].prefix == host[i].prefix &&
-				((host[j].net ^ host[i].net) & mask) == 0;
+				nsi_cidr_overlap_any(&host[i], &host[j], 1) == 0;
 		if (again)
 			continue;
 		nsi_cidr_format(host[i].net, host[i].prefix, c, sizeof(c));

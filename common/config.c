@@ -54,6 +54,8 @@ struct ctx {
 	struct nsi_diag *d;
 	const char *file;
 	const char *text; /* the file's text, to check integer literals */
+	const char *scan; /* where the last one was found (a token start), and its line */
+	int scan_line;
 };
 
 /* ---- diagnostics ---- */
@@ -390,12 +392,14 @@ static const char *skip_blank(const char *p, int *line)
 
 /*
  * The integer literal written for setting S, read again from the file's text:
- * scanning from the top (so that strings and comments are known as such), the
+ * lexed from the top (so that strings and comments are known as such), the
  * first NAME on the line libconfig reports for it (its name's) followed by =
- * or :, and what follows. Returns 0 with *V set, -ERANGE when the literal
- * exceeds 64 bits, -ENOENT when no literal is found there.
+ * or :, and what follows. Settings come in file order, so the scan resumes
+ * where the previous one was found: one pass over the file, not one per
+ * integer. Returns 0 with *V set, -ERANGE when the literal exceeds 64 bits,
+ * -ENOENT when no literal is found there.
  */
-static int source_literal(const struct ctx *c, const config_setting_t *s, long long *v, char *lit,
+static int source_literal(struct ctx *c, const config_setting_t *s, long long *v, char *lit,
 			  size_t litlen)
 {
 	const char *name = config_setting_name(s), *p = c->text, *q;
@@ -403,6 +407,10 @@ static int source_literal(const struct ctx *c, const config_setting_t *s, long l
 	int line = 1, want = line_of(s), qline;
 	char *end;
 
+	if (c->scan && c->scan_line <= want) {
+		p = c->scan;
+		line = c->scan_line;
+	}
 	while (*(p = skip_blank(p, &line)) && line <= want) {
 		if (*p == '"') { /* a string, with its escapes */
 			for (p++; *p && *p != '"'; p++) {
@@ -427,6 +435,8 @@ static int source_literal(const struct ctx *c, const config_setting_t *s, long l
 			p += len;
 			continue;
 		}
+		c->scan = p;
+		c->scan_line = line;
 		q = skip_blank(q + 1, &qline);
 		snprintf(lit, litlen, "%.*s", (int)strspn(q, "+-0123456789abcdefABCDEFxX"), q);
 		if (*q != '-' && *q != '+' && !isdigit((unsigned char)*q))

@@ -291,6 +291,13 @@ int nsi_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int nsi_unlink_at(int dirfd, const char *name)
+{
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 ssize_t nsi_read_full(int fd, void *buf, size_t len)
 {
 	char *p = buf;

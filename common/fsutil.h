@@ -46,6 +46,8 @@ bool nsi_path_is_normal(const char *p);
  */
 int nsi_lock_file_at(int dirfd, const char *name, int timeout_ms);
 
+/* Remove NAME below DIRFD (never a directory); 0 also when it is already gone, or -errno. */
+int nsi_unlink_at(int dirfd, const char *name);
 /* Write all of BUF, looping on short writes and EINTR. */
 int nsi_write_all(int fd, const void *buf, size_t len);
 /* Read exactly LEN bytes unless EOF comes first; returns bytes read or -errno. */

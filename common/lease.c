@@ -382,9 +382,7 @@ int nsi_lease_remove(int dirfd, uid_t uid)
 	char name[48];
 
 	lease_name(uid, name, sizeof(name), "");
-	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
+	return nsi_unlink_at(dirfd, name);
 }
 
 bool nsi_lease_exists(int dirfd, uid_t uid)
@@ -485,7 +483,5 @@ int nsi_lease_lock(int dirfd, int timeout_ms)
 
 int nsi_lease_lock_remove(int dirfd)
 {
-	if (unlinkat(dirfd, LOCK_NAME, 0) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
+	return nsi_unlink_at(dirfd, LOCK_NAME);
 }

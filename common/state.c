@@ -57,9 +57,7 @@ int nsi_lock_remove(int dirfd, uid_t uid)
 	char name[32];
 
 	snprintf(name, sizeof(name), "%u.lock", (unsigned)uid);
-	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
+	return nsi_unlink_at(dirfd, name);
 }
 
 static int state_name(uid_t uid, char *buf, size_t len, const char *suffix)
@@ -215,9 +213,7 @@ int nsi_state_remove(int dirfd, uid_t uid)
 	char name[48];
 
 	state_name(uid, name, sizeof(name), "");
-	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
+	return nsi_unlink_at(dirfd, name);
 }
 
 int nsi_proc_start(pid_t pid, uint64_t *ret)

@@ -339,7 +339,7 @@ static void lease_one(const struct nsi_settings *s, uid_t uid)
 	char why[256], msg[256], cidr[32];
 	uint32_t net30;
 	size_t n = 0;
-	int r, a;
+	int r;
 
 	if (nsi_cidr_parse(s->network.subnet, &pool, why, sizeof(why)) < 0)
 		die(EINVAL, "network.subnet: %s", why);
@@ -351,17 +351,17 @@ static void lease_one(const struct nsi_settings *s, uid_t uid)
 		die(-r, "reading the host's addresses and routes: %s", strerror(-r));
 	nhost = nsi_prefixes_drop_leased(host, nhost, all, n);
 	r = nsi_lease_pick(&pool, all, n, host, nhost, &net30);
-	a = nsi_cidr_overlap_any(&pool, host, nhost);
-	if (a >= 0)
-		nsi_cidr_format(host[a].net, host[a].prefix, cidr, sizeof(cidr));
 	/* Refused before leasing: with no other lease, net.lock goes as at the last teardown. */
 	if (r < 0 && n == 0)
 		(void)nsi_lease_lock_remove(net.run);
-	if (r == -ENOSPC && a >= 0)
+	/* Every prefix kept overlaps the pool: the first one names the cause. */
+	if (r == -ENOSPC && nhost > 0) {
+		nsi_cidr_format(host[0].net, host[0].prefix, cidr, sizeof(cidr));
 		die(ENOSPC,
 		    "network.subnet %s has no free /30: each is leased or overlaps an address "
 		    "or route of the host (such as %s)",
 		    s->network.subnet, cidr);
+	}
 	if (r == -ENOSPC)
 		die(ENOSPC, "network.subnet %s is exhausted: all %llu /30 networks are leased",
 		    s->network.subnet, 1ull << (30 - pool.prefix));
