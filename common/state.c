@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/nsfs.h>
 
 #include "cleanup.h"
 #include "fsutil.h"
@@ -39,8 +42,15 @@ int nsi_run_dir_open(void)
 		return -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (st.st_uid != 0 || (st.st_mode & 07777) != 0700)
+	if (st.st_uid != 0 || (st.st_mode & 077) != 0)
 		return -EPERM;
+	/*
+	 * The mkdir above took the caller's umask (su keeps its user's): a
+	 * root-only directory with fewer bits than 0700 is ours to repair.
+	 * One open to group or others is refused: someone else made it.
+	 */
+	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0)
+		return -errno;
 	return TAKE_FD(fd);
 }
 
@@ -304,26 +314,113 @@ uint64_t nsi_ns_inode(pid_t pid, const char *name)
 }
 
 /*
- * In every namespace the set made (an inode number is reused only after its
- * namespace is gone, so matching them all guards against reuse), and in the
- * set's user namespace or, for root entered by "nsisolate enter", the host's.
+ * Who belongs to a set. Namespace inode numbers are recycled once a
+ * namespace is freed, so they prove membership only while the set's
+ * namespaces are pinned (held open here, taken from its live keeper). A
+ * dead set's numbers may belong to another user's set by now: then a process
+ * is taken as a leftover only if every one of its uids is the set's user, so
+ * no process of another uid is ever signalled.
  */
-static bool is_member(const struct nsi_state *st, pid_t pid)
-{
-	uint64_t user;
+struct members {
+	const struct nsi_state *st;
+	bool pinned;
+	uint64_t host_user; /* the initial user namespace (the caller's) */
+	int (*fn)(const struct members *, pid_t);
+};
 
-	for (size_t i = 0; i < NSI_NS_COUNT; i++)
-		if (i != NSI_NS_USER && st->ns_ino[i] &&
-		    nsi_ns_inode(pid, nsi_ns_types[i].name) != st->ns_ino[i])
-			return false;
-	if (!st->ns_ino[NSI_NS_USER])
-		return true;
-	user = nsi_ns_inode(pid, "user");
-	return user == st->ns_ino[NSI_NS_USER] || user == nsi_ns_inode(1, "user");
+/* Real, effective, saved and fs uid, as the initial user namespace sees them. */
+static bool all_uids_are(pid_t pid, uid_t uid)
+{
+	char path[64], line[256];
+	unsigned long u[4];
+	bool ok = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) == 4) {
+			ok = u[0] == uid && u[1] == uid && u[2] == uid && u[3] == uid;
+			break;
+		}
+	fclose(f);
+	return ok;
 }
 
-/* Call FN for each member pid; FN returns <0 to stop. Returns members seen. */
-static int scan_members(const struct nsi_state *st, int (*fn)(const struct nsi_state *, pid_t))
+/*
+ * Is USERNS_FD's namespace the set's user namespace or one nested below it
+ * (userns.nested = true)? Walked up with NS_GET_PARENT; takes the fd.
+ */
+static bool userns_below(int userns_fd, uint64_t set_user, uint64_t host_user)
+{
+	int fd = userns_fd;
+	bool found = false;
+
+	/* The kernel nests user namespaces at most 32 deep. */
+	for (int depth = 0; fd >= 0 && depth < 40; depth++) {
+		struct stat s;
+		int parent;
+
+		if (fstat(fd, &s) < 0 || (uint64_t)s.st_ino == host_user)
+			break;
+		if ((uint64_t)s.st_ino == set_user) {
+			found = true;
+			break;
+		}
+		parent = ioctl(fd, NS_GET_PARENT);
+		close(fd);
+		fd = parent;
+	}
+	if (fd >= 0)
+		close(fd);
+	return found;
+}
+
+static bool same_ns(pid_t pid, const struct nsi_state *st, size_t i)
+{
+	return nsi_ns_inode(pid, nsi_ns_types[i].name) == st->ns_ino[i];
+}
+
+static bool is_member(const struct members *m, pid_t pid)
+{
+	const struct nsi_state *st = m->st;
+	uint64_t user;
+
+	if (st->ns_ino[NSI_NS_USER]) {
+		char path[64];
+		int fd;
+
+		user = nsi_ns_inode(pid, "user");
+		/*
+		 * A zombie keeps its credentials, so its user namespace, but
+		 * has left every other namespace: it is no member (its parent
+		 * reaps it, a signal would change nothing).
+		 */
+		if (!user || !nsi_ns_inode(pid, "mnt"))
+			return false;
+		if (user == m->host_user) {
+			/* Root entered by "nsisolate enter": only a pinned set's. */
+			return m->pinned && same_ns(pid, st, NSI_NS_MNT);
+		}
+		if (user != st->ns_ino[NSI_NS_USER]) {
+			/* Nested below the set's (a session that unshared more), or not ours. */
+			snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || !userns_below(fd, st->ns_ino[NSI_NS_USER], m->host_user))
+				return false;
+		}
+		return m->pinned || all_uids_are(pid, st->uid);
+	}
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		if (i != NSI_NS_USER && st->ns_ino[i] && !same_ns(pid, st, i))
+			return false;
+	return m->pinned || all_uids_are(pid, st->uid);
+}
+
+/* Call M->fn for each member pid; FN returns <0 to stop. Returns members seen. */
+static int scan_members(const struct members *m)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -336,29 +433,56 @@ static int scan_members(const struct nsi_state *st, int (*fn)(const struct nsi_s
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 
-		if (*end || pid <= 1 || pid == self || pid == st->keeper_pid)
+		if (*end || pid <= 1 || pid == self || pid == m->st->keeper_pid)
 			continue;
-		if (!is_member(st, (pid_t)pid))
+		if (!is_member(m, (pid_t)pid))
 			continue;
 		count++;
-		if (fn && fn(st, (pid_t)pid) < 0)
+		if (m->fn && m->fn(m, (pid_t)pid) < 0)
 			break;
 	}
 	closedir(d);
 	return count;
 }
 
-int nsi_set_count_members(const struct nsi_state *st)
+/*
+ * Pin the set's namespaces through its keeper, if it lives: FDS then hold
+ * them, and their inode numbers cannot be reused while the scan runs.
+ */
+static void members_init(struct members *m, const struct nsi_state *st, int fds[NSI_NS_COUNT])
 {
-	return scan_members(st, NULL);
+	_cleanup_close_ int kfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
+
+	/* The caller, root outside every set, is in the initial user namespace. */
+	*m = (struct members){ .st = st, .host_user = nsi_ns_inode(0, "user") };
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		fds[i] = -1;
+	m->pinned = kfd >= 0 && nsi_set_open_ns(st, kfd, fds) == 0;
 }
 
-static int kill_member(const struct nsi_state *st, pid_t pid)
+static void members_done(int fds[NSI_NS_COUNT])
+{
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		nsi_closep(&fds[i]);
+}
+
+int nsi_set_count_members(const struct nsi_state *st)
+{
+	struct members m;
+	int fds[NSI_NS_COUNT], n;
+
+	members_init(&m, st, fds);
+	n = m.host_user ? scan_members(&m) : -ESRCH;
+	members_done(fds);
+	return n;
+}
+
+static int kill_member(const struct members *m, pid_t pid)
 {
 	_cleanup_close_ int pfd = pidfd_open(pid, 0);
 
 	/* Pinned first, checked second: a recycled pid is never signalled. */
-	if (pfd < 0 || !is_member(st, pid))
+	if (pfd < 0 || !is_member(m, pid))
 		return 0;
 	(void)pidfd_send_signal(pfd, SIGKILL, NULL, 0);
 	return 0;
@@ -367,18 +491,26 @@ static int kill_member(const struct nsi_state *st, pid_t pid)
 int nsi_set_kill(const struct nsi_state *st)
 {
 	_cleanup_close_ int kfd = -1;
-	int n;
+	struct members m;
+	int fds[NSI_NS_COUNT], n = 0;
 
 	if (!st->ns_ino[NSI_NS_MNT] || st->ns_ino[NSI_NS_MNT] == nsi_ns_inode(0, "mnt"))
 		return -EINVAL; /* never the host's own namespace */
+	members_init(&m, st, fds);
+	if (!m.host_user) {
+		members_done(fds);
+		return -ESRCH;
+	}
+	m.fn = kill_member;
 	for (int round = 0; round < 500; round++) {
-		n = scan_members(st, kill_member);
-		if (n < 0)
-			return n;
-		if (n == 0)
+		n = scan_members(&m);
+		if (n <= 0)
 			break;
 		nanosleep(&(struct timespec){ .tv_nsec = 2 * 1000 * 1000 }, NULL);
 	}
+	members_done(fds);
+	if (n < 0)
+		return n;
 	if (n > 0)
 		return -EBUSY;
 	kfd = nsi_pin_process(st->keeper_pid, st->keeper_start);

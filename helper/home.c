@@ -27,6 +27,9 @@
 
 #define SKEL_MAX_DEPTH 8
 #define SKEL_MAX_ENTRIES 4096
+/* walk_below_home: make missing components (as the user). */
+#define WALK_CREATE_DIRS 0x100
+#define NSI_WALK_MAX_MIDS 32
 
 /* Switch file-system identity; the kernel drops fs capabilities while it is not 0. */
 static int fs_as(uid_t uid, gid_t gid)
@@ -86,14 +89,20 @@ int open_home(const struct nsi_user_id *u, int *ret_parent, char *why, size_t le
 	return TAKE_FD(hfd);
 }
 
-int walk_target(const char *path, const struct nsi_user_id *u, int flags, char *why, size_t len)
+/*
+ * Walk PATH below the user's home with the user's fsuid. With
+ * WALK_CREATE_DIRS, missing components are made as empty directories (mode
+ * 0700, the user's, as the user). With MIDS, the fds of the directories
+ * strictly between the home and the last component go there (at most
+ * NSI_WALK_MAX_MIDS, *NMIDS of them), for the caller to pin.
+ */
+static int walk_below_home(const char *path, const struct nsi_user_id *u, int flags, int *mids,
+			   size_t *nmids, char *why, size_t len)
 {
 	_cleanup_close_ int cur = -1;
 	char rel[PATH_MAX], *save = NULL, *comp;
 	int r;
 
-	if (!under_home(path, u->home))
-		return nsi_walk_root(path, flags, why, len);
 	cur = open_home(u, NULL, why, len);
 	if (cur < 0)
 		return cur;
@@ -110,6 +119,16 @@ int walk_target(const char *path, const struct nsi_user_id *u, int flags, char *
 		struct stat st;
 
 		next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT && (flags & WALK_CREATE_DIRS)) {
+			/* As the user: quota, NFS root_squash and ownership as if they made it. */
+			if (mkdirat(cur, comp, 0700) < 0 && errno != EEXIST) {
+				r = -errno;
+				snprintf(why, len, "%s: creating '%s': %s", path, comp,
+					 strerror(-r));
+				goto out;
+			}
+			next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		}
 		if (next < 0) {
 			r = -errno;
 			snprintf(why, len, "%s: '%s': %s", path, comp, strerror(-r));
@@ -140,6 +159,20 @@ int walk_target(const char *path, const struct nsi_user_id *u, int flags, char *
 			r = -EINVAL;
 			goto out;
 		}
+		if (mids && !last) {
+			if (*nmids >= NSI_WALK_MAX_MIDS) {
+				snprintf(why, len, "%s: more than %d directories below the home",
+					 path, NSI_WALK_MAX_MIDS);
+				r = -ENAMETOOLONG;
+				goto out;
+			}
+			mids[*nmids] = fcntl(next, F_DUPFD_CLOEXEC, 3);
+			if (mids[*nmids] < 0) {
+				r = -errno;
+				goto out;
+			}
+			(*nmids)++;
+		}
 		nsi_closep(&cur);
 		cur = TAKE_FD(next);
 	}
@@ -147,6 +180,13 @@ int walk_target(const char *path, const struct nsi_user_id *u, int flags, char *
 out:
 	fs_as_root();
 	return r;
+}
+
+int walk_target(const char *path, const struct nsi_user_id *u, int flags, char *why, size_t len)
+{
+	if (!under_home(path, u->home))
+		return nsi_walk_root(path, flags, why, len);
+	return walk_below_home(path, u, flags, NULL, NULL, why, len);
 }
 
 /* Copy one regular file; both ends opened without following links or blocking. */
@@ -369,6 +409,46 @@ int setup_home(const struct nsi_settings *s, const struct nsi_user_id *u)
 	return 0;
 }
 
+/*
+ * Pin the directories between the home and a hidden or read-only path: each
+ * becomes a mount point (a recursive bind onto itself, deepest first, so each
+ * copy holds the mounts below it) and a mount point cannot be renamed or
+ * removed from inside the set. Without it, renaming ~/a detaches a mount on
+ * ~/a/b: mounts follow the directory entry, not the path.
+ */
+static void pin_dirs(const char *key, const char *path, const int *mids, size_t n)
+{
+	while (n-- > 0) {
+		_cleanup_close_ int tree = open_tree(mids[n], "",
+						     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+							     AT_EMPTY_PATH | AT_RECURSIVE);
+
+		if (tree < 0 || move_mount(tree, "", mids[n], "",
+					   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			die(errno, "%s %s: pinning its directories: %m", key, path);
+	}
+}
+
+/*
+ * A missing entry outside the home is skipped only where the session could
+ * never make it: a parent that is root's and writable by nobody else.
+ */
+static bool nobody_else_can_create(const char *path)
+{
+	_cleanup_free_ char *parent = NULL;
+	_cleanup_close_ int pfd = -1;
+	const char *base;
+	char why[256];
+	struct stat st;
+
+	if (nsi_path_split(path, &parent, &base) < 0)
+		return false;
+	pfd = nsi_walk_root(parent, NSI_WALK_DIR, why, sizeof(why));
+	if (pfd < 0)
+		return pfd == -ENOENT ? nobody_else_can_create(parent) : false;
+	return fstat(pfd, &st) == 0 && st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
 int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *u, int dir,
 			int file)
 {
@@ -378,18 +458,41 @@ int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *
 		const char *key = hide ? "hide" : "readonly";
 		_cleanup_close_ int target = -1, tree = -1;
 		char path[NSI_PATH_LEN * 2], why[512];
+		int mids[NSI_WALK_MAX_MIDS];
+		size_t nmids = 0;
 		struct stat st;
 
 		if (nsi_expand_path(tmpl, u->home, u->name, path, sizeof(path)) < 0)
 			die(EINVAL, "%s: \"%s\" does not expand to a path for %s", key, tmpl,
 			    u->name);
-		target = walk_target(path, u, 0, why, sizeof(why));
-		if (target == -ENOENT) {
-			notice("%s: %s does not exist, skipped", key, path);
-			continue;
+		if (under_home(path, u->home)) {
+			/*
+			 * The session could make a missing readonly path itself:
+			 * it is made now, an empty directory, and bound read-only.
+			 * A missing hidden path is hidden all the same.
+			 */
+			if (!strcmp(path, u->home))
+				die(EINVAL, "%s: %s is the home itself", key, path);
+			target = walk_below_home(path, u, WALK_CREATE_DIRS, mids, &nmids, why,
+						 sizeof(why));
+		} else {
+			target = nsi_walk_root(path, 0, why, sizeof(why));
+			if (target == -ENOENT && nobody_else_can_create(path)) {
+				notice("%s: %s does not exist, skipped (only root can create it)",
+				       key, path);
+				continue;
+			}
+			if (target == -ENOENT)
+				die(ENOENT,
+				    "%s: %s does not exist and the session could create it; create "
+				    "it first",
+				    key, path);
 		}
-		if (target < 0)
+		if (target < 0) {
+			for (size_t i = 0; i < nmids; i++)
+				close(mids[i]);
 			die(-target, "%s: %s", key, why);
+		}
 		if (fstat(target, &st) < 0)
 			die(errno, "%s: %s: %m", key, path);
 		if (hide) {
@@ -419,6 +522,9 @@ int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *
 		if (move_mount(tree, "", target, "",
 			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 			die(errno, "%s %s: %m", key, path);
+		pin_dirs(key, path, mids, nmids);
+		for (size_t i = 0; i < nmids; i++)
+			close(mids[i]);
 	}
 	return 0;
 }

@@ -14,7 +14,8 @@
 #  3 readonly = ["$HOME/.ssh"]: appending to authorized_keys fails inside
 #    (Read-only file system) and works outside (runuser -u, no module).
 #  4 hide: a directory, a file and a "/abs/$USER" path unreadable inside,
-#    readable outside; a missing path is skipped with a LOG_NOTICE.
+#    readable outside; a missing path below the home is made (an empty
+#    directory of the user's) and hidden.
 #  5 tmp.dirs with "$HOME/tmp": a tmpfs there inside, the host's ~/tmp
 #    untouched; a missing "$HOME/..." tmp dir is skipped.
 #  6 path attacks against a root-owned sentinel dir (owner, mode, times and
@@ -297,16 +298,19 @@ setconf 'hide = ["$HOME/hdir", "$HOME/hfile", "$HOME/missing", "/var/lib/nsit-ab
 log_mark
 out=$(ssh_as $U1 'echo "A=$(ls -A ~/hdir 2>&1)"; echo "B=$(cat ~/hdir/f 2>&1)";
 	echo "C=$(cat ~/hfile 2>&1)"; echo "D=$(cat /var/lib/nsit-abs-'$U1'/f 2>&1)";
-	echo "E=$(stat -c "%a %s" ~/hfile)"; echo "F=$(echo x 2>&1 >~/hdir/new)"' </dev/null 2>&1)
+	echo "E=$(stat -c "%a %s" ~/hfile)"; echo "F=$(echo x 2>&1 >~/hdir/new)";
+	echo "G=$(echo x 2>&1 >~/missing/new)"' </dev/null 2>&1)
 check_match "hide: the directory cannot be listed inside" '^ls: cannot open directory .*: Permission denied$' "$(val A "$out")"
 check_match "hide: a file in the hidden directory cannot be read inside" 'Permission denied' "$(val B "$out")"
 check_match "hide: the hidden file cannot be read inside" 'hfile: Permission denied' "$(val C "$out")"
 check_eq "hide: the hidden file is empty and mode 000 inside" "0 0" "$(val E "$out")"
 check_match "hide: nothing can be created in the hidden directory" '(Permission denied|Read-only file system)' "$(val F "$out")"
 check_match "hide: an absolute path with \$USER is hidden too" 'Permission denied' "$(val D "$out")"
-check "hide: the missing path is skipped with a notice" \
-	wait_log "pam_nsisolate\($SSVC:session\): set for $U1: hide: $H1/missing does not exist, skipped"
+check_match "hide: a missing path below the home is made and hidden: nothing can be created in it" \
+	'(Permission denied|Read-only file system)' "$(val G "$out")"
 check_nomatch "hide: the missing path does not refuse the login" "refused $U1" "$(syslog_since_mark)"
+check "hide: ... it is the user's empty directory outside" \
+	test "$(stat -c %U:%a "$H1/missing")" == "$U1:700"
 settle "$UID1"
 check_eq "control: the directory is readable outside" "dir content" "$(as_user $U1 "cat $H1/hdir/f" 2>&1)"
 check_eq "control: the file is readable outside" "file content" "$(as_user $U1 "cat $H1/hfile" 2>&1)"

@@ -4,8 +4,12 @@
  * reaches EOF, then close it. Prints "open RC" and "close RC" (numeric PAM
  * codes) on stdout. With "-f CMD...", forks once after opening and runs
  * CMD in the child (the module's fork handler isolates it), waits, then closes.
+ * With NSIT_AS_USER set, the child first becomes USER (initgroups, setgid,
+ * setuid) as login programs do, inside the set's user namespace.
  * Used by tests and the benchmark to keep a joining session alive.
  */
+#include <grp.h>
+#include <pwd.h>
 #include <security/pam_appl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +58,14 @@ int main(int argc, char **argv)
 		pid_t pid = fork();
 
 		if (pid == 0) {
+			const struct passwd *pw = getpwnam(argv[2]);
+
+			if (getenv("NSIT_AS_USER") &&
+			    (!pw || initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+			     setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)) {
+				perror("pam-hold: becoming the user");
+				_exit(126);
+			}
 			execvp(cmd[0], cmd);
 			_exit(127);
 		}
