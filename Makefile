@@ -5,6 +5,7 @@ SYSCONFDIR  ?= /etc
 LIBEXECDIR  ?= $(PREFIX)/libexec/nsisolate
 SBINDIR     ?= $(PREFIX)/sbin
 MANDIR      ?= $(PREFIX)/share/man
+SYSTEMDDIR  ?= $(SYSCONFDIR)/systemd/system
 MULTIARCH   := $(shell gcc -print-multiarch 2>/dev/null)
 PAMDIR      ?= $(shell pkg-config --variable=libdir pam 2>/dev/null | sed 's,$$,/security,' | grep . || echo /lib/$(MULTIARCH)/security)
 HELPER_PATH := $(LIBEXECDIR)/nsisolate-helper
@@ -21,7 +22,7 @@ COMMON_SRC := common/config.c common/fsutil.c common/state.c common/lease.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 MODULE_OBJ := $(B)/pam_nsisolate/pam_nsisolate.o
 HELPER_SRC := helper/main.c helper/mounts.c helper/home.c helper/userns.c helper/keeper.c \
-              helper/netns.c helper/nft.c
+              helper/netns.c helper/nft.c helper/scope.c
 HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(B)/cli/nsisolate.o
 # Helper and nsisolate(8) only: the module never links libmnl.
@@ -44,7 +45,7 @@ $(B)/pam_nsisolate.so: $(MODULE_OBJ) $(COMMON_OBJ) pam_nsisolate/pam_nsisolate.m
 # fewer shared objects to map is a measurable part of that cost (Debian ships no
 # libmnl.a).
 $(B)/nsisolate-helper: $(HELPER_OBJ) $(COMMON_OBJ) $(HOSTNET_OBJ)
-	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -Wl,-Bstatic -lcap -lconfig -lnftnl -Wl,-Bdynamic -lmnl
+	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -Wl,-Bstatic -lcap -lconfig -lnftnl -Wl,-Bdynamic -lmnl -lsystemd
 
 $(B)/nsisolate: $(CLI_OBJ) $(COMMON_OBJ) $(HOSTNET_OBJ)
 	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -lconfig -lmnl
@@ -58,6 +59,9 @@ install: all
 	install -m 0644 man/nsisolate.conf.5 $(DESTDIR)$(MANDIR)/man5/nsisolate.conf.5
 	install -m 0644 man/pam_nsisolate.8 $(DESTDIR)$(MANDIR)/man8/pam_nsisolate.8
 	install -m 0644 man/nsisolate.8 $(DESTDIR)$(MANDIR)/man8/nsisolate.8
+	install -d $(DESTDIR)$(SYSTEMDDIR)/user@.service.d
+	sed 's,@SBINDIR@,$(SBINDIR),g' conf/systemd/user@.service.d-nsisolate.conf.in \
+		>$(DESTDIR)$(SYSTEMDDIR)/user@.service.d/nsisolate.conf
 	@# Never overwrite an administrator's policy.
 	[ -e $(DESTDIR)$(SYSCONFDIR)/security/nsisolate.conf ] || \
 		install -m 0644 conf/nsisolate.conf $(DESTDIR)$(SYSCONFDIR)/security/nsisolate.conf
@@ -65,14 +69,14 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_nsisolate.so $(DESTDIR)$(HELPER_PATH) $(DESTDIR)$(SBINDIR)/nsisolate \
 		$(DESTDIR)$(MANDIR)/man5/nsisolate.conf.5 $(DESTDIR)$(MANDIR)/man8/pam_nsisolate.8 \
-		$(DESTDIR)$(MANDIR)/man8/nsisolate.8
-	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
+		$(DESTDIR)$(MANDIR)/man8/nsisolate.8 $(DESTDIR)$(SYSTEMDDIR)/user@.service.d/nsisolate.conf
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSTEMDDIR)/user@.service.d 2>/dev/null
 	@echo "left $(SYSCONFDIR)/security/nsisolate.conf in place"
 
 # Debian packages the build and the tests need; apt-get only when one is missing.
 DEB_PKGS := gcc make pkg-config libpam0g-dev libcap-dev libconfig-dev pamtester openssh-server \
             openssh-client iproute2 util-linux procps psmisc clang libclang-rt-14-dev clang-format \
-            sudo libcap2-bin passwd login python3 libmnl-dev libnftnl-dev nftables
+            sudo libcap2-bin passwd login python3 libmnl-dev libnftnl-dev nftables libsystemd-dev
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'ok installed' || echo $$p; done); \
@@ -87,7 +91,7 @@ deps:
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
-PAMT_BIN := $(B)/tests/pam-retval $(B)/tests/pam-hold $(B)/tests/pam-fdcheck
+PAMT_BIN := $(B)/tests/pam-retval $(B)/tests/pam-hold $(B)/tests/pam-fdcheck $(B)/tests/pam-starter
 
 $(B)/tests/%: tests/unit/%.c $(COMMON_SRC) $(wildcard common/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)

@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		   "       nsisolate list [--json]\n"
 		   "       nsisolate enter USER [--as-user] [-- CMD [ARG...]]\n"
 		   "       nsisolate stop USER\n"
-		   "       nsisolate gc\n");
+		   "       nsisolate gc\n"
+		   "       nsisolate release UID|USER\n");
 }
 
 static void print_diag(const struct nsi_diag *d)
@@ -341,8 +342,66 @@ struct list_ctx {
 	int n;
 };
 
+/*
+ * Sessions whose opener has started children, none of them in the set: a
+ * PAM application that starts the session without fork() (posix_spawn,
+ * vfork, a raw clone), whose session runs without isolation. An opener
+ * that joined itself (opener mode) or has no child yet is not counted.
+ */
+static size_t count_unjoined(const struct nsi_state *st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->nsessions; i++) {
+		pid_t opener = st->sessions[i].pid;
+		char path[64], buf[4096];
+		bool children = false, joined = false;
+		struct dirent *de;
+		uint64_t start;
+		DIR *d;
+
+		if (nsi_proc_start(opener, &start) < 0 || start != st->sessions[i].start)
+			continue;
+		if (nsi_ns_inode(opener, "mnt") == st->ns_ino[NSI_NS_MNT])
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task", (int)opener);
+		d = opendir(path);
+		if (!d)
+			continue;
+		while (!joined && (de = readdir(d))) {
+			_cleanup_close_ int fd = -1;
+			char *p, *save = NULL;
+			ssize_t len;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children", (int)opener,
+				 de->d_name);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			len = nsi_read_full(fd, buf, sizeof(buf) - 1);
+			if (len <= 0)
+				continue;
+			buf[len] = '\0';
+			for (p = strtok_r(buf, " \n", &save); p; p = strtok_r(NULL, " \n", &save)) {
+				children = true;
+				if (nsi_ns_inode((pid_t)atoi(p), "mnt") == st->ns_ino[NSI_NS_MNT]) {
+					joined = true;
+					break;
+				}
+			}
+		}
+		closedir(d);
+		if (children && !joined)
+			n++;
+	}
+	return n;
+}
+
 static int list_one(int run, struct nsi_state *st, void *ud)
 {
+	size_t unjoined = count_unjoined(st);
 	struct list_ctx *c = ud;
 	enum set_status s = set_status(st);
 	char created[32];
@@ -359,17 +418,17 @@ static int list_one(int run, struct nsi_state *st, void *ud)
 		size_t len = 0;
 
 		if (c->n++ == 0)
-			printf("%-16s %7s %-16s %8s %8s %-10s %-20s %-15s %s\n", "USER", "UID",
-			       "POLICY", "KEEPER", "SESSIONS", "STATE", "CREATED", "ADDRESS",
-			       "NAMESPACES");
+			printf("%-16s %7s %-16s %8s %8s %8s %-10s %-20s %-15s %s\n", "USER", "UID",
+			       "POLICY", "KEEPER", "SESSIONS", "UNJOINED", "STATE", "CREATED",
+			       "ADDRESS", "NAMESPACES");
 		for (size_t i = 0; i < NSI_NS_COUNT; i++)
 			if (st->ns_ino[i])
 				len += (size_t)snprintf(ns + len, sizeof(ns) - len, "%s%s:%" PRIu64,
 							len ? "," : "", nsi_ns_types[i].name,
 							st->ns_ino[i]);
-		printf("%-16s %7u %-16s %8d %8zu %-10s %-20s %-15s %s\n", st->user,
+		printf("%-16s %7u %-16s %8d %8zu %8zu %-10s %-20s %-15s %s\n", st->user,
 		       (unsigned)st->uid, st->policy[0] ? st->policy : "(defaults)",
-		       (int)st->keeper_pid, st->nsessions, status_name(s), created,
+		       (int)st->keeper_pid, st->nsessions, unjoined, status_name(s), created,
 		       addr[0] ? addr : "-", ns);
 		return 0;
 	}
@@ -377,8 +436,8 @@ static int list_one(int run, struct nsi_state *st, void *ud)
 	json_str(st->user);
 	printf(", \"uid\": %u, \"policy\": ", (unsigned)st->uid);
 	json_str(st->policy);
-	printf(", \"keeper_pid\": %d, \"sessions\": %zu, \"namespaces\": {", (int)st->keeper_pid,
-	       st->nsessions);
+	printf(", \"keeper_pid\": %d, \"sessions\": %zu, \"unjoined\": %zu, \"namespaces\": {",
+	       (int)st->keeper_pid, st->nsessions, unjoined);
 	for (size_t i = 0, k = 0; i < NSI_NS_COUNT; i++)
 		if (st->ns_ino[i])
 			printf("%s\"%s\": %" PRIu64, k++ ? ", " : "", nsi_ns_types[i].name,
@@ -564,6 +623,67 @@ static int cmd_stop(const char *user)
 	return end_set(run, st, "stop") < 0 ? 1 : 0;
 }
 
+/*
+ * release UID|USER: run by PID 1 after a user manager that joined the set in
+ * opener mode has stopped (ExecStopPost= of user@.service, see
+ * pam_nsisolate(8)). Its (sd-pam) closes unprivileged and cannot end the
+ * set: here, the set ends if none of its sessions is left and it does not
+ * linger, as the last pam_close_session would end it.
+ */
+static int cmd_release(const char *arg)
+{
+	_cleanup_free_ struct nsi_state *st = calloc(1, sizeof(*st));
+	_cleanup_close_ int run = -1, lock = -1;
+	const struct passwd *pw;
+	unsigned long uid;
+	char *end;
+	int r;
+
+	if (!st)
+		return 1;
+	errno = 0;
+	uid = strtoul(arg, &end, 10);
+	if (*arg >= '0' && *arg <= '9' && !*end && !errno && uid < UINT32_MAX) {
+		pw = NULL;
+	} else if ((pw = getpwnam(arg))) {
+		uid = pw->pw_uid;
+	} else {
+		fprintf(stderr, "nsisolate: %s: no such user\n", arg);
+		return 1;
+	}
+	if (uid == 0)
+		return 0; /* never isolated */
+	run = open_run_dir();
+	if (run == -ENOENT)
+		return 0;
+	if (run < 0)
+		return 1;
+	lock = nsi_lock_uid(run, (uid_t)uid, 15000);
+	if (lock < 0) {
+		fprintf(stderr, "nsisolate: cannot lock the set of uid %lu: %s\n", uid,
+			strerror(-lock));
+		return 1;
+	}
+	r = nsi_state_read(run, (uid_t)uid, st);
+	if (r == -ENOENT) {
+		(void)nsi_lock_remove(run, (uid_t)uid);
+		return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "nsisolate: state of uid %lu: %s\n", uid, strerror(-r));
+		return 1;
+	}
+	if (set_status(st) == SET_DEAD)
+		return end_set(run, st, "release (keeper dead)") < 0 ? 1 : 0;
+	if (nsi_state_prune(st) > 0 || st->linger) {
+		r = nsi_state_write(run, st);
+		printf("release: the set of %s (uid %lu) stays: %zu session%s%s\n", st->user, uid,
+		       st->nsessions, st->nsessions == 1 ? "" : "s", st->linger ? ", lingers" : "");
+		return r < 0 ? 1 : 0;
+	}
+	return end_set(run, st, "release") < 0 ? 1 : 0;
+}
+
 static int gc_one(int run, struct nsi_state *st, void *ud)
 {
 	_cleanup_close_ int lock = nsi_lock_uid(run, st->uid, 15000);
@@ -657,6 +777,20 @@ static int cmd_enter(const char *user, bool as_user, char **cmd)
 		fprintf(stderr, "nsisolate: the set of %s has no user namespace\n", user);
 		return 1;
 	}
+	/*
+	 * A process of the user in the set may ptrace the entered one (same
+	 * uid, same user namespace) and use every fd it holds: root's
+	 * terminal would take injected input (TIOCSTI) and give away what
+	 * root types. So never a terminal; a pipe or a file is only data.
+	 */
+	if (as_user && (isatty(0) || isatty(1) || isatty(2))) {
+		fprintf(stderr,
+			"nsisolate: enter --as-user will not run on a terminal: processes of %s "
+			"in the set could read and inject input on it; redirect standard "
+			"input, output and error (or log in as %s, e.g. \"su --pty -l %s\")\n",
+			user, user, user);
+		return 1;
+	}
 	r = nsi_set_open_ns(st, kfd, fds);
 	if (r < 0) {
 		fprintf(stderr, "nsisolate: cannot open the namespaces of %s: %s\n", user,
@@ -683,10 +817,17 @@ static int cmd_enter(const char *user, bool as_user, char **cmd)
 	}
 	if (child == 0) {
 		if (as_user) {
+			/* A session of its own: no controlling terminal to reach through /dev/tty. */
+			if (setsid() < 0) {
+				perror("nsisolate: setsid");
+				_exit(127);
+			}
 			if (setns(fds[NSI_NS_USER], CLONE_NEWUSER) < 0) {
 				perror("nsisolate: entering the user namespace");
 				_exit(127);
 			}
+			/* Nothing of root's but standard input, output and error. */
+			close_range(3, ~0u, 0);
 			/* Like a session: no file capability can apply either. */
 			for (int c = 0; c < 64; c++)
 				if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno == EINVAL)
@@ -698,6 +839,13 @@ static int cmd_enter(const char *user, bool as_user, char **cmd)
 				_exit(127);
 			}
 			if (chdir(pw->pw_dir) < 0 && chdir("/") < 0)
+				_exit(127);
+			/* None of root's environment: what a login would set. */
+			if (clearenv() != 0 || setenv("HOME", pw->pw_dir, 1) < 0 ||
+			    setenv("USER", pw->pw_name, 1) < 0 ||
+			    setenv("LOGNAME", pw->pw_name, 1) < 0 ||
+			    setenv("SHELL", pw->pw_shell[0] ? pw->pw_shell : "/bin/sh", 1) < 0 ||
+			    setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1) < 0)
 				_exit(127);
 		} else if (chdir("/") < 0) {
 			_exit(127);
@@ -768,6 +916,8 @@ int main(int argc, char **argv)
 		return cmd_stop(argv[optind]);
 	if (!strcmp(cmd, "gc") && optind == argc && !service && !json && !as_user)
 		return cmd_gc();
+	if (!strcmp(cmd, "release") && optind + 1 == argc && !service && !json && !as_user)
+		return cmd_release(argv[optind]);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
 		usage(stdout);
 		return 0;

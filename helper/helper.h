@@ -38,6 +38,13 @@ int mount_proc(void);
 int write_id_maps(int procfd, pid_t pid, uid_t uid, const gid_t *groups, size_t ngroups,
 		  uint32_t root_id);
 
+/*
+ * scope.c: with systemd as PID 1, move KEEPER into a transient scope of its
+ * own (its name in UNIT); 0 without systemd, or -errno with a reason.
+ */
+int keeper_scope(int procfd, pid_t keeper, uid_t uid, char *unit, size_t unitlen, char *why,
+		 size_t len);
+
 /* keeper.c: the process that holds the set. Never returns. */
 struct keeper_args {
 	int ready_fd; /* written once the keeper is set up */

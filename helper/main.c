@@ -20,6 +20,7 @@
 #include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -89,6 +90,53 @@ static void limit_caps(const cap_value_t *keep, int n)
 	    cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) < 0 || cap_set_proc(caps) < 0)
 		die(errno, "cannot set capabilities: %m");
 	cap_free(caps);
+}
+
+/*
+ * Nothing of an unprivileged caller's process state reaches the set: a user
+ * running su can have ignored signals, lowered rlimits (a tiny
+ * RLIMIT_FSIZE, RLIMIT_NOFILE or RLIMIT_NPROC makes a step fail half-way),
+ * raised its nice value and OOM score, and a working directory the keeper
+ * would pin. Signal handlers and the mask, rlimits as PID 1 has them, nice
+ * 0, OOM score 0, "/" as the working directory. Runs first, with full root.
+ */
+static void clean_process_state(void)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	_cleanup_close_ int oom = -1;
+	sigset_t none;
+
+	for (int sig = 1; sig < _NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int res = 0; res < RLIM_NLIMITS; res++) {
+		enum __rlimit_resource rr = (enum __rlimit_resource)res;
+		struct rlimit want, cur;
+
+		if (prlimit(1, rr, NULL, &want) < 0 || getrlimit(rr, &cur) < 0)
+			die(errno, "reading resource limit %d: %m", res);
+		if (setrlimit(rr, &want) == 0)
+			continue;
+		/* Without CAP_SYS_RESOURCE (a container) a hard limit stays where it is. */
+		if (errno != EPERM)
+			die(errno, "resetting resource limit %d: %m", res);
+		if (want.rlim_max > cur.rlim_max)
+			want.rlim_max = cur.rlim_max;
+		if (want.rlim_cur > want.rlim_max)
+			want.rlim_cur = want.rlim_max;
+		if (setrlimit(rr, &want) < 0)
+			die(errno, "resetting resource limit %d: %m", res);
+	}
+	if (setpriority(PRIO_PROCESS, 0, 0) < 0)
+		die(errno, "resetting the nice value: %m");
+	oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (oom < 0 || write(oom, "0", 1) != 1)
+		die(errno, "resetting oom_score_adj: %m");
+	if (chdir("/") < 0)
+		die(errno, "chdir /: %m");
+	umask(0);
 }
 
 static void lo_up(void)
@@ -171,17 +219,14 @@ int main(void)
 	int ngroups = NSI_MAX_GROUPS, flags, r;
 	int ready[2], go[2], procfd;
 	char err[512], c;
-	sigset_t none;
 	pid_t keeper;
 
 	reply.magic = NSI_PROTO_MAGIC;
 	reply.version = NSI_PROTO_VERSION;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	umask(0);
 
 	if (getuid() != 0 || geteuid() != 0)
 		die(EPERM, "must be run by root (from pam_nsisolate.so)");
+	clean_process_state();
 	/* Nothing this process or the keeper execs may gain privileges. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die(errno, "no_new_privs: %m");
@@ -322,6 +367,15 @@ int main(void)
 	if (r < 0) {
 		kill(keeper, SIGKILL);
 		die(-r, "keeper vanished");
+	}
+	{
+		char unit[64], why[256];
+
+		r = keeper_scope(procfd, keeper, pw->pw_uid, unit, sizeof(unit), why, sizeof(why));
+		if (r < 0) {
+			kill(keeper, SIGKILL);
+			die(-r, "systemd: %s", why);
+		}
 	}
 	reply.status = 0;
 	snprintf(reply.msg, sizeof(reply.msg), "%s", notices);

@@ -21,6 +21,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -48,6 +49,18 @@
 struct opts {
 	const char *config;
 	bool debug;
+	/*
+	 * The opener itself joins the set: for PID 1's executor (user@.service,
+	 * PAMName= units), which opens the session in the process that then
+	 * execs the service. Always so for the service "systemd-user".
+	 */
+	bool opener;
+	/*
+	 * Only the first child the application forks after opening joins;
+	 * later ones stay in the host: for cron, whose later child is the
+	 * mailer (a setuid or setgid MTA is inert inside).
+	 */
+	bool first_child;
 };
 
 /* Per-handle: what close needs to find its record again. */
@@ -55,6 +68,12 @@ struct session_data {
 	uid_t uid;
 	pid_t keeper_pid;
 	uint64_t keeper_start;
+	bool opener; /* opener mode: this process joined the set itself */
+	/*
+	 * A shared page the fork handler counts joined children in: a session
+	 * that closes with none never ran isolated (NULL in opener mode).
+	 */
+	unsigned *joined;
 };
 
 /*
@@ -65,17 +84,20 @@ static struct {
 	bool registered;
 	bool armed;
 	bool userns;
+	bool first_child; /* disarm in the parent after the first child */
 	pid_t opener;
 	pid_t forker; /* set in the parent by the prepare handler */
 	gid_t user_gid; /* the user's primary gid, mapped to itself */
 	uint64_t pid_ino; /* the set's PID namespace, checked in the child */
 	int host_pid; /* the opener's own PID namespace, to return to */
+	unsigned *joined; /* the session's shared counter */
 	int fd[NSI_NS_COUNT];
 } armed = { .host_pid = -1, .fd = { [0 ... NSI_NS_COUNT - 1] = -1 } };
 
 static void disarm(void)
 {
 	armed.armed = false;
+	armed.joined = NULL;
 	if (armed.host_pid >= 0) {
 		/* Back to the opener's own PID namespace for its later children. */
 		(void)setns(armed.host_pid, CLONE_NEWPID);
@@ -96,8 +118,12 @@ static void disarm(void)
  */
 static void session_data_cleanup(pam_handle_t *ph, void *data, int error_status)
 {
+	struct session_data *d = data;
+
 	(void)ph;
 	(void)error_status;
+	if (d && d->joined)
+		munmap(d->joined, sizeof(*d->joined));
 	free(data);
 	disarm();
 }
@@ -113,6 +139,20 @@ static void atfork_prepare(void)
 {
 	if (armed.armed)
 		armed.forker = getpid();
+}
+
+/* In the parent: with first_child, the next children of the opener stay in the host. */
+static void atfork_parent(void)
+{
+	if (!armed.armed || !armed.first_child || armed.forker != armed.opener)
+		return;
+	armed.armed = false;
+	if (armed.host_pid >= 0) {
+		/* Later children are born in the opener's own PID namespace again. */
+		(void)setns(armed.host_pid, CLONE_NEWPID);
+		nsi_closep(&armed.host_pid);
+		armed.host_pid = -1;
+	}
 }
 
 static void atfork_child(void)
@@ -174,27 +214,70 @@ static void atfork_child(void)
 		close(armed.host_pid);
 		armed.host_pid = -1;
 	}
+	/* Seen by the opener at close: this session did run in the set. */
+	if (armed.joined)
+		__atomic_add_fetch(armed.joined, 1, __ATOMIC_RELAXED);
 	armed.armed = false;
 }
 
 static int parse_opts(pam_handle_t *ph, int argc, const char **argv, struct opts *o)
 {
+	const void *svc = NULL;
+
 	o->config = NSI_DEFAULT_CONFIG;
 	o->debug = false;
+	o->opener = false;
+	o->first_child = false;
 	for (int i = 0; i < argc; i++) {
 		if (!strncmp(argv[i], "config=", 7) && nsi_path_is_normal(argv[i] + 7) &&
 		    strlen(argv[i] + 7) < NSI_PATH_LEN) {
 			o->config = argv[i] + 7;
 		} else if (!strcmp(argv[i], "debug")) {
 			o->debug = true;
+		} else if (!strcmp(argv[i], "opener")) {
+			o->opener = true;
+		} else if (!strcmp(argv[i], "first_child")) {
+			o->first_child = true;
 		} else {
 			pam_syslog(ph, LOG_ERR,
 				   "unknown or invalid option \"%s\" (expected "
-				   "config=/ABSOLUTE/PATH or debug)",
+				   "config=/ABSOLUTE/PATH, debug, opener or first_child)",
 				   argv[i]);
 			return -EINVAL;
 		}
 	}
+	if (pam_get_item(ph, PAM_SERVICE, &svc) == PAM_SUCCESS && svc &&
+	    !strcmp(svc, "systemd-user"))
+		o->opener = true;
+	return 0;
+}
+
+/*
+ * Opener mode: this process itself joins the set, as a session child would
+ * (namespaces, then the user namespace as its root with an empty bounding
+ * set); what the application does next (PID 1's executor: setgroups,
+ * setresuid, execve) runs inside. There is no way back: a failure here
+ * fails the session.
+ */
+static int join_self(const int fds[NSI_NS_COUNT], bool userns)
+{
+	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
+		if (fds[i] < 0 || i == NSI_NS_USER || i == NSI_NS_PID)
+			continue;
+		if (setns(fds[i], nsi_ns_types[i].flag) < 0)
+			return -errno;
+	}
+	if (!userns)
+		return 0;
+	if (setns(fds[NSI_NS_USER], CLONE_NEWUSER) < 0 || setresgid(0, 0, 0) < 0 ||
+	    setresuid(0, 0, 0) < 0)
+		return -errno;
+	for (int c = 0; c < 64; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+			if (errno == EINVAL && c > 0)
+				break;
+			return -errno;
+		}
 	return 0;
 }
 
@@ -222,6 +305,15 @@ static int helper_exec(void *arg)
 	if (place_fd(sp->in, 0) < 0 || place_fd(sp->out, 1) < 0 || place_fd(sp->err, 2) < 0)
 		_exit(127);
 	close_range(3, ~0u, 0);
+	/*
+	 * A setuid opener (su run by a user) has the user as its real uid:
+	 * the helper starts as root through and through, with no
+	 * supplementary groups. Raw system calls: glibc's wrappers would
+	 * broadcast the change to the opener's threads, whose memory this is.
+	 */
+	if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, 0, 0, 0) < 0 ||
+	    syscall(SYS_setresuid, 0, 0, 0) < 0)
+		_exit(127);
 	execve(NSI_HELPER_PATH, argv, envp);
 	_exit(127);
 }
@@ -584,15 +676,47 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		r = -ENOMEM;
 		goto undo_record;
 	}
-	*data = (struct session_data){ st->uid, st->keeper_pid, st->keeper_start };
+	*data = (struct session_data){ st->uid, st->keeper_pid, st->keeper_start, o->opener, NULL };
+	if (!o->opener) {
+		void *page = mmap(NULL, sizeof(*data->joined), PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (page == MAP_FAILED) {
+			r = -errno;
+			free(data);
+			goto undo_record;
+		}
+		data->joined = page;
+	}
 	if (pam_set_data(ph, DATA_KEY, data, session_data_cleanup) != PAM_SUCCESS) {
+		if (data->joined)
+			munmap(data->joined, sizeof(*data->joined));
 		free(data);
 		r = -ENOMEM;
 		goto undo_record;
 	}
+	if (o->opener) {
+		r = join_self(fds, l->res->settings.userns.enable);
+		for (size_t i = 0; i < NSI_NS_COUNT; i++)
+			nsi_closep(&fds[i]);
+		if (r < 0) {
+			snprintf(msg, msglen, "cannot join the set: %s", strerror(-r));
+			(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
+			st->nsessions--;
+			(void)nsi_state_write(run, st);
+			goto undo;
+		}
+		pam_syslog(ph, LOG_INFO,
+			   "%s set for %s (uid %u), policy %s, keeper pid %d, %zu session%s; "
+			   "this process joined it (opener)",
+			   created ? "created" : "joined", l->pw->pw_name, (unsigned)st->uid,
+			   st->policy[0] ? st->policy : "(defaults)", (int)st->keeper_pid,
+			   st->nsessions, st->nsessions == 1 ? "" : "s");
+		return 0;
+	}
 	/* pthread_atfork entries go away with the module (glibc ties them to the DSO). */
 	if (!armed.registered) {
-		if (pthread_atfork(atfork_prepare, NULL, atfork_child) != 0) {
+		if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0) {
 			(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
 			r = -ENOMEM;
 			goto undo_record;
@@ -619,7 +743,9 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		armed.pid_ino = 0;
 	}
 	memcpy(armed.fd, fds, sizeof(fds));
+	armed.joined = data->joined;
 	armed.userns = l->res->settings.userns.enable;
+	armed.first_child = o->first_child;
 	armed.user_gid = l->pw->pw_gid;
 	armed.opener = getpid();
 	armed.armed = true;
@@ -756,6 +882,31 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 		free(res);
 		return PAM_IGNORE;
 	}
+	if (!o.opener && pam_getenv(ph, "INVOCATION_ID")) {
+		/*
+		 * PID 1's executor (a PAMName= unit) puts the unit's
+		 * INVOCATION_ID into the PAM environment; it execs the service
+		 * in this process and forks only its closer, (sd-pam): armed,
+		 * the fork handler would move the closer and nothing else.
+		 */
+		snprintf(msg, sizeof(msg),
+			 "service %s is started by systemd (a PAMName= unit), which runs the "
+			 "session in the opening process: add the option \"opener\" to its "
+			 "module line",
+			 svc ? (const char *)svc : "?");
+		r = -EINVAL;
+		goto refuse;
+	}
+	if (o.opener && res->settings.pid) {
+		/* A running process cannot move into a PID namespace. */
+		snprintf(msg, sizeof(msg),
+			 "policy %s has pid = true: a set with a PID namespace cannot take "
+			 "the opener itself (service %s)",
+			 res->policy[0] ? res->policy : "(defaults)",
+			 svc ? (const char *)svc : "?");
+		r = -EINVAL;
+		goto refuse;
+	}
 	if (res->settings.userns.enable && ngroups < 0 &&
 	    fetch_groups(ph, pw, groups, &ngroups) < 0) {
 		free(res);
@@ -771,6 +922,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 			    .ngroups = (size_t)ngroups,
 			    .res = res };
 	r = do_open(ph, &o, &l, msg, sizeof(msg));
+refuse:
 	if (r == 0) {
 		ret = PAM_SUCCESS;
 	} else if (r == -EBUSY) {
@@ -809,6 +961,31 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *ph, int flags, int argc, const
 	if (pam_get_data(ph, DATA_KEY, &d) != PAM_SUCCESS || !d)
 		return PAM_IGNORE;
 	data = *(const struct session_data *)d;
+	if (data.joined && __atomic_load_n(data.joined, __ATOMIC_RELAXED) == 0) {
+		const void *svc = NULL;
+
+		(void)pam_get_item(ph, PAM_SERVICE, &svc);
+		pam_syslog(ph, LOG_ERR,
+			   "session of uid %u (service %s) ends, and no process ever joined its "
+			   "set: the session ran WITHOUT isolation; %s starts it without fork() "
+			   "(posix_spawn, vfork, clone) or execs it in the opener (then add the "
+			   "option \"opener\"); see pam_nsisolate(8), SESSION STARTERS",
+			   (unsigned)data.uid, svc ? (const char *)svc : "?",
+			   svc ? (const char *)svc : "the application");
+	}
+	if (o.opener && geteuid() != 0) {
+		/*
+		 * PID 1's (sd-pam) closes as the user, inside the set: it can
+		 * do nothing here. The session's record names the opener,
+		 * which is gone by now; "nsisolate release" (run by PID 1
+		 * when the unit stops) or the next login ends the set.
+		 */
+		(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
+		if (o.debug)
+			pam_syslog(ph, LOG_DEBUG, "opener session of uid %u closed unprivileged",
+				   (unsigned)data.uid);
+		return PAM_IGNORE;
+	}
 	/* Frees the data and disarms (session_data_cleanup). */
 	(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
 

@@ -416,7 +416,8 @@ usage="usage: nsisolate check [--config FILE]
        nsisolate list [--json]
        nsisolate enter USER [--as-user] [-- CMD [ARG...]]
        nsisolate stop USER
-       nsisolate gc"
+       nsisolate gc
+       nsisolate release UID|USER"
 run
 is_rc 2 "usage: no command exits 2"
 is_err "$usage" "usage: printed on stderr"

@@ -106,16 +106,16 @@ KB=$(keeper_of "$UIDB")
 run list
 check_eq "list: exit 0" 0 "$rc"
 check_match "list: a header names the columns" \
-	'^USER +UID +POLICY +KEEPER +SESSIONS +STATE +CREATED +ADDRESS +NAMESPACES$' "$out"
+	'^USER +UID +POLICY +KEEPER +SESSIONS +UNJOINED +STATE +CREATED +ADDRESS +NAMESPACES$' "$out"
 row=$(awk -v u=$UA '$1 == u' <<<"$out")
 created_a=$(awk '$1 == "created" { print $2 }' "$NSI_STATE_DIR/$UIDA.state")
 iso_a=$(date -u -d "@$created_a" +%Y-%m-%dT%H:%M:%SZ)
 check_match "list: $UA's row: user, uid, policy, keeper, 1 session, live, created" \
-	"^$UA +$UIDA +admtest +$KA +1 +live +$iso_a +- +" "$row"
+	"^$UA +$UIDA +admtest +$KA +1 +0 +live +$iso_a +- +" "$row"
 ns_text=$(awk '$1 == "ns" { printf "%s%s:%s", n++ ? "," : "", $2, $3 }' "$NSI_STATE_DIR/$UIDA.state")
 check_match "list: $UA's row: the namespaces of the state ($ns_text)" " $ns_text\$" "$row"
 check_match "list: $UB's row: policy (defaults), live" \
-	"^$UB +$UIDB +\(defaults\) +$KB +1 +live " "$(awk -v u=$UB '$1 == u' <<<"$out")"
+	"^$UB +$UIDB +\(defaults\) +$KB +1 +0 +live " "$(awk -v u=$UB '$1 == u' <<<"$out")"
 
 run list --json
 check_eq "list --json: exit 0" 0 "$rc"
@@ -161,9 +161,9 @@ val() { sed -n "s/^$1=//p" <<<"$json" | head -n 1; }
 check_eq "list --json: parses as a JSON array" list "$(val type)"
 check_eq "list --json: one object for $UA" 1 "$(val $UA.rows)"
 check_eq "list --json: exactly the documented fields" \
-	address,created,keeper_pid,namespaces,policy,sessions,state,uid,user "$(val $UA.keys)"
+	address,created,keeper_pid,namespaces,policy,sessions,state,uid,unjoined,user "$(val $UA.keys)"
 check_eq "list --json: field types" \
-	"address:NoneType,created:str,keeper_pid:int,namespaces:dict,policy:str,sessions:int,state:str,uid:int,user:str" \
+	"address:NoneType,created:str,keeper_pid:int,namespaces:dict,policy:str,sessions:int,state:str,uid:int,unjoined:int,user:str" \
 	"$(val $UA.types)"
 check_eq "list --json: uid" "$UIDA" "$(val $UA.uid)"
 check_eq "list --json: policy" "'admtest'" "$(val $UA.policy)"
@@ -246,7 +246,7 @@ kill -KILL "$KB"
 check "gc: the planted set's keeper is dead and reaped" wait_until 60 test ! -e "/proc/$KB"
 check "gc: the planted set's state names the dead keeper" test "$(keeper_of "$UIDB")" == "$KB"
 run list
-check_match "list: the planted set is shown as dead" "^$UB +$UIDB +\(defaults\) +$KB +1 +dead " "$out"
+check_match "list: the planted set is shown as dead" "^$UB +$UIDB +\(defaults\) +$KB +1 +0 +dead " "$out"
 run enter $UB -- true
 check_eq "enter refuses a dead set: exit 1" 1 "$rc"
 check_match "enter refuses a dead set: says so and points to gc" "the set of $UB is dead \(keeper $KB gone\); run nsisolate gc" "$err"
@@ -256,7 +256,7 @@ KD=$(keeper_of "$UIDD")
 pam_release "$HOLD_PID"
 run list
 check_match "list: an empty lingering set is shown as lingering, 0 sessions" \
-	"^$UD +$UIDD +admlinger +$KD +0 +lingering " "$out"
+	"^$UD +$UIDD +admlinger +$KD +0 +0 +lingering " "$out"
 # A stale lock: no state, no set.
 install -m 0600 -o root -g root /dev/null "$NSI_STATE_DIR/$UIDC.lock"
 check_eq "control: the planted state and the stale lock are there" "yes yes yes" \
@@ -304,7 +304,7 @@ check_eq "control: the subreaper ($ZH) is the keeper's parent" "$ZH" "$(ps -o pp
 kill -KILL "$KE"
 check_match "control: the killed keeper is a zombie" '^Z' "$(wait_until 5 dead "$KE"; ps -o stat= -p "$KE")"
 run list
-check_match "list: a set whose keeper is a zombie is dead" "^$UE +$UIDE +\(defaults\) +$KE +1 +dead " "$out"
+check_match "list: a set whose keeper is a zombie is dead" "^$UE +$UIDE +\(defaults\) +$KE +1 +0 +dead " "$out"
 run enter $UE -- true
 check_match "enter: a set whose keeper is a zombie is dead (exit 1)" \
 	"^1 nsisolate: the set of $UE is dead \(keeper $KE gone\)" "$rc $err"
