@@ -9,12 +9,14 @@ SYSTEMDDIR  ?= $(SYSCONFDIR)/systemd/system
 MULTIARCH   := $(shell gcc -print-multiarch 2>/dev/null)
 PAMDIR      ?= $(shell pkg-config --variable=libdir pam 2>/dev/null | sed 's,$$,/security,' | grep . || echo /lib/$(MULTIARCH)/security)
 HELPER_PATH := $(LIBEXECDIR)/nsisolate-helper
+# nsisolate --version; debian/changelog carries the same number.
+VERSION     := 0.1.0
 
 CC      ?= gcc
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
            -Wswitch-enum -Wno-format-nonliteral -Wno-format-truncation
 CFLAGS  ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -Icommon -DNSI_HELPER_PATH='"$(HELPER_PATH)"'
+CPPFLAGS += -D_GNU_SOURCE -Icommon -DNSI_HELPER_PATH='"$(HELPER_PATH)"' -DNSI_VERSION='"$(VERSION)"'
 ALL_CFLAGS = -std=gnu11 $(WARN) -fPIC -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(CFLAGS)
 B := build
 
@@ -24,16 +26,16 @@ MODULE_OBJ := $(B)/pam_nsisolate/pam_nsisolate.o
 HELPER_SRC := helper/main.c helper/mounts.c helper/home.c helper/userns.c helper/keeper.c \
               helper/netns.c helper/nft.c helper/scope.c
 HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/%.o)
-CLI_OBJ    := $(B)/cli/nsisolate.o
+CLI_OBJ    := $(B)/cli/nsisolate.o $(B)/cli/pamstack.o $(B)/cli/instances.o
 # Helper and nsisolate(8) only: the module never links libmnl.
 HOSTNET_OBJ := $(B)/common/hostnet.o
 
 TARGETS := $(B)/pam_nsisolate.so $(B)/nsisolate-helper $(B)/nsisolate
 
-.PHONY: all install uninstall deps check demo bench format format-check clean unit fuzz
+.PHONY: all install uninstall deps check demo bench format format-check clean unit fuzz deb
 all: $(TARGETS)
 
-$(B)/%.o: %.c $(wildcard common/*.h helper/*.h)
+$(B)/%.o: %.c $(wildcard common/*.h helper/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
@@ -93,14 +95,20 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
 PAMT_BIN := $(B)/tests/pam-retval $(B)/tests/pam-hold $(B)/tests/pam-fdcheck $(B)/tests/pam-starter
 
-$(B)/tests/%: tests/unit/%.c $(COMMON_SRC) $(wildcard common/*.h tests/unit/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -o $@ $< $(COMMON_SRC) -lconfig
+# A unit test of CLI code links that code too (the cli/*.c prerequisites).
+$(B)/tests/test-pamstack $(B)/asan/test-pamstack: cli/pamstack.c
+$(B)/tests/test-instances $(B)/asan/test-instances: cli/instances.c
 
-$(B)/asan/%: tests/unit/%.c $(COMMON_SRC) $(wildcard common/*.h tests/unit/*.h)
+$(B)/tests/%: tests/unit/%.c $(COMMON_SRC) $(wildcard common/*.h tests/unit/*.h cli/*.h)
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) -Itests/unit -std=gnu11 -g -O1 -fsanitize=address,undefined \
-		-fno-sanitize-recover=all -fno-omit-frame-pointer -o $@ $< $(COMMON_SRC) -lconfig
+	$(CC) $(CPPFLAGS) -Itests/unit -Icli $(ALL_CFLAGS) -o $@ $< $(COMMON_SRC) \
+		$(filter cli/%.c,$^) -lconfig
+
+$(B)/asan/%: tests/unit/%.c $(COMMON_SRC) $(wildcard common/*.h tests/unit/*.h cli/*.h)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) -Itests/unit -Icli -std=gnu11 -g -O1 -fsanitize=address,undefined \
+		-fno-sanitize-recover=all -fno-omit-frame-pointer -o $@ $< $(COMMON_SRC) \
+		$(filter cli/%.c,$^) -lconfig
 
 $(B)/fuzz-config: tests/fuzz/fuzz-config.c $(COMMON_SRC)
 	@mkdir -p $(dir $@)
@@ -127,13 +135,33 @@ bench: deps
 	$(MAKE) install
 	tests/bench.sh
 
-FORMAT_SRC := $(wildcard common/*.[ch] helper/*.[ch] pam_nsisolate/*.c cli/*.c tests/unit/*.[ch] tests/pam/*.c tests/fuzz/*.c)
+FORMAT_SRC := $(wildcard common/*.[ch] helper/*.[ch] pam_nsisolate/*.c cli/*.[ch] tests/unit/*.[ch] tests/pam/*.c tests/fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:
 	@fail=0; for f in $(FORMAT_SRC); do \
 		clang-format $$f | diff -u $$f - >/dev/null || { echo "format: $$f"; fail=1; }; done; \
 	exit $$fail
+
+# The Debian package (debian/), built by dpkg-buildpackage in a copy of the
+# tree (tracked and new files, not build/), so that it never writes into this
+# tree or races another build; the .deb, .buildinfo and .changes land in
+# $(B)/deb/. Needs dpkg-dev, debhelper and the Build-Depends. MAKEFLAGS stays
+# out: the package's own make would take this one's variables (B=...).
+deb:
+	@rm -rf $(B)/deb && mkdir -p $(B)/deb
+	set -e; work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
+	mkdir "$$work/src"; \
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z -c -o --exclude-standard | \
+			xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+			tar -c --null -T - | tar -x -C "$$work/src"; \
+	else \
+		tar -c --exclude=./$(B) --exclude=./.git . | tar -x -C "$$work/src"; \
+	fi; \
+	(cd "$$work/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b); \
+	cp "$$work"/*.deb "$$work"/*.buildinfo "$$work"/*.changes $(B)/deb/
+	@ls $(B)/deb
 
 clean:
 	rm -rf $(B)

@@ -22,21 +22,55 @@
 #include "config.h"
 #include "fsutil.h"
 #include "hostnet.h"
+#include "instances.h"
 #include "lease.h"
+#include "pamstack.h"
 #include "proto.h"
 #include "state.h"
 
 static const char *config_path = NSI_DEFAULT_CONFIG;
+/* --config made absolute: the checks and the helper take absolute paths only. */
+static char config_buf[NSI_PATH_LEN];
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: nsisolate check [--config FILE]\n"
+		   "       nsisolate check --pam [--pam-dir DIR] [SERVICE...]\n"
 		   "       nsisolate explain USER [--service NAME] [--config FILE]\n"
 		   "       nsisolate list [--json]\n"
 		   "       nsisolate enter USER [--as-user] [-- CMD [ARG...]]\n"
 		   "       nsisolate stop USER\n"
 		   "       nsisolate gc\n"
-		   "       nsisolate release UID|USER\n");
+		   "       nsisolate release UID|USER\n"
+		   "       nsisolate --version\n");
+}
+
+/*
+ * A relative --config FILE, resolved against the working directory: its
+ * directory through realpath(3), its name kept (FILE.d is found beside it).
+ * The loader then checks the result like any configured path.
+ */
+static int absolute_config(const char *arg)
+{
+	_cleanup_free_ char *copy = strdup(arg), *dir = NULL;
+	char *slash, *base;
+
+	if (!copy)
+		return -ENOMEM;
+	slash = strrchr(copy, '/');
+	base = slash ? slash + 1 : copy;
+	if (slash)
+		*slash = '\0';
+	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+		return -EISDIR;
+	dir = realpath(slash ? (*copy ? copy : "/") : ".", NULL);
+	if (!dir)
+		return -errno;
+	if ((size_t)snprintf(config_buf, sizeof(config_buf), "%s/%s", strcmp(dir, "/") ? dir : "",
+			     base) >= sizeof(config_buf))
+		return -ENAMETOOLONG;
+	config_path = config_buf;
+	return 0;
 }
 
 static void print_diag(const struct nsi_diag *d)
@@ -715,18 +749,15 @@ static int cmd_gc(void)
 {
 	_cleanup_close_ int run = open_run_dir();
 	struct dirent **names = NULL;
-	int done = 0, n;
+	int done = 0, n = 0, r;
 
-	if (run == -ENOENT) {
-		printf("gc: nothing to do\n");
-		return 0;
-	}
-	if (run < 0)
+	if (run < 0 && run != -ENOENT)
 		return 1;
-	if (for_each_set(run, gc_one, &done) < 0)
+	if (run >= 0 && for_each_set(run, gc_one, &done) < 0)
 		return 1;
 	/* Lock files without a state belong to no set. */
-	n = scandirat(run, ".", &names, NULL, alphasort);
+	if (run >= 0)
+		n = scandirat(run, ".", &names, NULL, alphasort);
 	for (int i = 0; i < n; i++) {
 		char *end, state[64];
 		unsigned long uid = strtoul(names[i]->d_name, &end, 10);
@@ -746,9 +777,13 @@ static int cmd_gc(void)
 		free(names[i]);
 	}
 	free(names);
+	/* After the sets: a dead set of a removed user has just ended. */
+	r = nsi_gc_instances(run, stdout);
+	if (r > 0)
+		done += r;
 	if (!done)
 		printf("gc: nothing to do\n");
-	return 0;
+	return r < 0 ? 1 : 0;
 }
 
 static int cmd_enter(const char *user, bool as_user, char **cmd)
@@ -869,23 +904,32 @@ int main(int argc, char **argv)
 		{ "service", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "as-user", no_argument, NULL, 'u' },
+		{ "pam", no_argument, NULL, 'p' },
+		{ "pam-dir", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *service = NULL, *cmd;
-	bool json = false, as_user = false;
-	int o;
+	const char *service = NULL, *cmd,
+		   *pam_dirs[NSI_PAM_DIRS_MAX] = { "/etc/pam.d", "/usr/lib/pam.d" };
+	bool json = false, as_user = false, pam = false, config_given = false;
+	size_t npam_dirs = 2, ngiven = 0;
+	int o, r;
 
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
 	cmd = argv[1];
+	if (!strcmp(cmd, "--version") && argc == 2) {
+		printf("nsisolate " NSI_VERSION "\n");
+		return 0;
+	}
 	optind = 2;
 	while ((o = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			config_path = optarg;
+			config_given = true;
 			break;
 		case 's':
 			service = optarg;
@@ -896,6 +940,18 @@ int main(int argc, char **argv)
 		case 'u':
 			as_user = true;
 			break;
+		case 'p':
+			pam = true;
+			break;
+		case 'P':
+			/* Instead of /etc/pam.d and /usr/lib/pam.d, searched in order. */
+			if (ngiven == NSI_PAM_DIRS_MAX) {
+				usage(stderr);
+				return 2;
+			}
+			pam_dirs[ngiven++] = optarg;
+			npam_dirs = ngiven;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -903,6 +959,17 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (config_given && config_path[0] != '/' && (r = absolute_config(config_path)) < 0) {
+		fprintf(stderr, "nsisolate: %s: %s\n", config_path, strerror(-r));
+		return 1;
+	}
+	if (!strcmp(cmd, "check") && pam && !config_given && !service && !json && !as_user)
+		return nsi_pam_check(pam_dirs, npam_dirs, argv + optind, (size_t)(argc - optind),
+				     stdout, stderr);
+	if (pam || ngiven) {
+		usage(stderr);
+		return 2;
 	}
 	if (!strcmp(cmd, "check") && optind == argc && !service && !json && !as_user)
 		return cmd_check();

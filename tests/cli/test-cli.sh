@@ -220,9 +220,21 @@ run check --config "$FG"
 is_rc 1 "check: a group-writable file exits 1"
 is_err "$FG: writable by group or others (mode 0664)" "check: says why the file is unsafe"
 
-run check --config relative.conf
-is_rc 1 "check: a relative path exits 1"
-is_err "relative.conf: not a normalized absolute path" "check: a relative path is refused"
+# A relative --config is taken from the working directory; what is checked
+# and named is the absolute path.
+mkdir -m 0755 "$T/sub"
+run_cmd sh -c 'cd "$1/sub" && exec "$2" check --config ../clean.conf' sh "$T" "$(realpath "$BIN")"
+is_rc 0 "check: a relative path (../clean.conf) is checked"
+is_out "$T/clean.conf: ok, 3 policies" "check: the ok line names the absolute path"
+run_cmd sh -c 'cd "$1" && exec "$2" check -c withdrop.conf' sh "$T" "$(realpath "$BIN")"
+is_out "$T/withdrop.conf: ok, 3 policies" "check: a relative FILE keeps its drop-ins (FILE.d beside it)"
+run_cmd sh -c 'cd "$1" && exec "$2" check --config missing.conf' sh "$T" "$(realpath "$BIN")"
+is_rc 1 "check: a missing relative file exits 1"
+is_err "$T/missing.conf: No such file or directory" "check: the missing file is named absolute"
+run check --config "nsic-no-such-dir-$$/x.conf"
+is_rc 1 "check: a relative path through a missing directory exits 1"
+is_err "nsisolate: nsic-no-such-dir-$$/x.conf: No such file or directory" \
+	"check: the missing directory is named as given"
 
 # userns.root_id must own nothing: the test user's uid does.
 FR=$(conf rootid <<EOF
@@ -412,12 +424,14 @@ ok $? "explain kiosk: home merged key by key, hide from the defaults, templates 
 
 # ---- usage ----
 usage="usage: nsisolate check [--config FILE]
+       nsisolate check --pam [--pam-dir DIR] [SERVICE...]
        nsisolate explain USER [--service NAME] [--config FILE]
        nsisolate list [--json]
        nsisolate enter USER [--as-user] [-- CMD [ARG...]]
        nsisolate stop USER
        nsisolate gc
-       nsisolate release UID|USER"
+       nsisolate release UID|USER
+       nsisolate --version"
 run
 is_rc 2 "usage: no command exits 2"
 is_err "$usage" "usage: printed on stderr"
@@ -441,6 +455,31 @@ is_rc 0 "usage: --help exits 0"
 is_out "$usage" "usage: --help prints the usage on stdout"
 run check -h
 is_rc 0 "usage: check -h exits 0"
+run --version
+is_rc 0 "--version exits 0"
+[[ "$out" =~ ^nsisolate\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+ok $? "--version prints \"nsisolate X.Y.Z\"" || show got "$out"
+run check --pam --config "$F"
+is_rc 2 "usage: check --pam with --config exits 2"
+run check --pam-dir "$T"
+is_rc 2 "usage: --pam-dir without --pam exits 2"
+run list --pam
+is_rc 2 "usage: --pam for another command exits 2"
+
+# ---- check --pam (cli/pamstack.c; its unit test covers the rules) ----
+mkdir -m 0755 "$T/pam.d"
+printf 'session required pam_unix.so\n@include common-session\n' >"$T/pam.d/sshd"
+printf 'session required pam_nsisolate.so\n' >"$T/pam.d/common-session"
+run check --pam --pam-dir "$T/pam.d"
+is_rc 0 "check --pam: the module last: exits 0"
+is_out "sshd: pam_nsisolate.so required at $T/pam.d/common-session:1
+pam: 1 service, 1 with pam_nsisolate.so: ok" "check --pam: one line per service and a summary"
+is_err "" "check --pam: nothing on stderr"
+printf 'session optional pam_exec.so /bin/true\n' >>"$T/pam.d/sshd"
+run check --pam --pam-dir "$T/pam.d" sshd
+is_rc 1 "check --pam: pam_exec after the module exits 1"
+is_err "$T/pam.d/sshd:3: pam_exec.so runs after pam_nsisolate.so ($T/pam.d/common-session:1) and forks the command it runs: its child joins the user's set; move it before pam_nsisolate.so (sshd)" \
+	"check --pam: names the forking module's FILE:LINE"
 
 # ---- explain ----
 settings_students='isolate = true;
