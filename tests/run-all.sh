@@ -36,7 +36,7 @@ done
 if [ -x "$B/fuzz-config" ]; then
 	run_suite "fuzz config" tests/fuzz/run-fuzz.sh "$B/fuzz-config"
 fi
-for t in tests/cli/test-*.sh tests/pam/test-*.sh tests/e2e/test-*.sh; do
+for t in tests/cli/test-*.sh tests/pam/test-*.sh tests/e2e/test-*.sh tests/deb/test-*.sh; do
 	[ -x "$t" ] && run_suite "$t" "$t"
 done
 
