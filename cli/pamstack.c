@@ -140,12 +140,13 @@ static char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
-static void grow(void **p, size_t *cap, size_t n, size_t size)
+/* P with room for element N (of SIZE bytes); *CAP is how many fit. */
+static void *grow(void *p, size_t *cap, size_t n, size_t size)
 {
 	if (n < *cap)
-		return;
+		return p;
 	*cap = *cap ? *cap * 2 : 16;
-	*p = xrealloc(*p, *cap * size);
+	return xrealloc(p, *cap * size);
 }
 
 static void add_note(struct note **v, size_t *n, size_t *cap, bool error, const char *service,
@@ -165,7 +166,7 @@ static void add_note(struct note **v, size_t *n, size_t *cap, bool error, const 
 			return;
 		}
 	}
-	grow((void **)v, cap, *n, sizeof(**v));
+	*v = grow(*v, cap, *n, sizeof(**v));
 	(*v)[(*n)++] = (struct note){ error, where, msg, xstrdup(service) };
 }
 
@@ -315,7 +316,7 @@ static void add_entry(struct stack *st, const char *file, unsigned line, const c
 	struct entry *e;
 	char *a;
 
-	grow((void **)&st->e, &st->cap, st->n, sizeof(*st->e));
+	st->e = grow(st->e, &st->cap, st->n, sizeof(*st->e));
 	e = &st->e[st->n++];
 	*e = (struct entry){ .file = xstrdup(file),
 			     .line = line,
@@ -369,10 +370,11 @@ static void load(struct checker *c, struct stack *st, const char *name, const ch
 		return;
 	}
 	for (size_t i = 0; i < ch->n; i++) {
-		_cleanup_free_ char *loop = xstrdup(ch->path[i]);
+		_cleanup_free_ char *loop = NULL;
 
 		if (ch->dev[i] != sb.st_dev || ch->ino[i] != sb.st_ino)
 			continue;
+		loop = xstrdup(ch->path[i]);
 		for (size_t k = i + 1; k < ch->n; k++) {
 			char *l = xasprintf("%s -> %s", loop, ch->path[k]);
 
@@ -771,7 +773,7 @@ static char **list_services(const struct checker *c, size_t *ret_n)
 				dup = !strcmp(v[k], de->d_name);
 			if (dup)
 				continue;
-			grow((void **)&v, &cap, n, sizeof(*v));
+			v = grow(v, &cap, n, sizeof(*v));
 			v[n++] = xstrdup(de->d_name);
 		}
 		closedir(d);
