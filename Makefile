@@ -32,7 +32,8 @@ HOSTNET_OBJ := $(B)/common/hostnet.o
 
 TARGETS := $(B)/pam_nsisolate.so $(B)/nsisolate-helper $(B)/nsisolate
 
-.PHONY: all install uninstall deps check demo bench format format-check clean unit fuzz deb
+.PHONY: all install uninstall deps check demo bench format format-check clean unit fuzz deb \
+	systemd-image systemd-shell
 all: $(TARGETS)
 
 $(B)/%.o: %.c $(wildcard common/*.h helper/*.h cli/*.h)
@@ -129,6 +130,16 @@ demo: deps
 	$(MAKE) all
 	$(MAKE) install
 	tests/demo.sh
+
+# The systemd test bed: a booted Debian 12 under qemu (tests/systemd/vm.sh).
+systemd-image:
+	tests/systemd/vm.sh build
+
+systemd-shell: systemd-image
+	$(MAKE) B=build/vm all
+	rm -rf $(B)/vm-stage && $(MAKE) B=build/vm DESTDIR=$(CURDIR)/$(B)/vm-stage install
+	tests/systemd/vm.sh start >/dev/null
+	tests/systemd/vm.sh install $(B)/vm-stage; tests/systemd/vm.sh shell; tests/systemd/vm.sh stop
 
 bench: deps
 	$(MAKE) all

@@ -39,6 +39,10 @@ fi
 for t in tests/cli/test-*.sh tests/pam/test-*.sh tests/e2e/test-*.sh tests/deb/test-*.sh; do
 	[ -x "$t" ] && run_suite "$t" "$t"
 done
+# A booted Debian 12 under qemu (tests/systemd/vm.sh): minutes, not seconds.
+for t in tests/systemd/test-*.sh; do
+	[ -x "$t" ] && NSI_SUITE_TIMEOUT=${NSI_SYSTEMD_TIMEOUT:-2400} run_suite "$t" "$t"
+done
 
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed suites: ${failures[*]}"
