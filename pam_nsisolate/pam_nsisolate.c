@@ -669,7 +669,8 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	if (r < 0) {
 		snprintf(msg, msglen, "cannot write " NSI_RUN_DIR "/%u.state: %s",
 			 (unsigned)st->uid, strerror(-r));
-		goto undo_fds;
+		/* A set made for this login goes with it (/run full: no keeper left behind). */
+		goto undo_record;
 	}
 	data = malloc(sizeof(*data));
 	if (!data) {

@@ -285,4 +285,20 @@ check "6: the nested process died with the set" wait_until 10 gone "${sn:-0}"
 _nsi_hold_stop "$HN"
 check "6: the set is gone" wait_until 10 no_state "$UIDA"
 
+# ================================================================ 7 /run full
+diag "7: /run/nsisolate full: the login is refused and nothing of the set stays"
+# A private mount namespace with a full 64 KiB tmpfs on /run/nsisolate.
+cat >"$T/full.sh" <<EOF
+mount -t tmpfs -o size=64k,mode=0700 nsit-full $NSI_STATE_DIR || exit 99
+dd if=/dev/zero of=$NSI_STATE_DIR/filler bs=4k count=64 2>/dev/null
+"$NSI_BUILD/tests/pam-hold" nsit-sec $UA </dev/null
+echo STATE=\$(ls $NSI_STATE_DIR | grep -v filler | tr '\n' ' ')
+EOF
+out=$(unshare -m --propagation private sh "$T/full.sh" 2>&1)
+check_match "/run full: the login is refused" '^open 14$' "$out"
+check_match "/run full: no state file and no lock left" '^STATE= *$' "$out"
+check "/run full: no keeper of $UA left" wait_until 5 sh -c "! pgrep -u 2147483646 -f nsisolate-helper | xargs -r -I{} cat /proc/{}/uid_map 2>/dev/null | grep -qw $UIDA"
+out=$(unshare -m --propagation private sh -c "mount -t tmpfs -o size=1m,mode=0700 nsit-ok $NSI_STATE_DIR && \"$NSI_BUILD/tests/pam-hold\" nsit-sec $UA </dev/null" 2>&1)
+check_match "control: with room the same login works" '^open 0$' "$out"
+
 finish
