@@ -68,6 +68,14 @@ HOSTNS=$(vm_ssh 'for n in mnt net ipc uts user; do readlink /proc/self/ns/$n; do
 NSPROBE='for n in mnt net ipc uts user; do readlink /proc/self/ns/$n; done | tr "\n" " "'
 uid1=$(vm_ssh "id -u $U1")
 
+# set_gone UID SECS: the set of UID ends within SECS; else say what holds it.
+set_gone() {
+	vm_wait "$2" "[ ! -e /run/nsisolate/$1.state ]" && return 0
+	vm_ssh "cat /run/nsisolate/$1.state; loginctl list-sessions --no-legend; systemctl is-active user@$1;
+		journalctl -b -q | grep -E 'nsisolate|user@$1' | tail -n 8"
+	return 1
+}
+
 # ================================================================ 1 ssh shell
 diag "1: the ssh shell"
 shellns=$(vm_ssh_as $U1 "$NSPROBE")
@@ -104,10 +112,13 @@ cat >~/.config/systemd/user/nsit-probe@.service <<'EOF'
 ExecStart=/bin/sh -c '$NSPROBE'
 StandardOutput=socket
 EOF
+cat >~/nsit-probe.sh <<'EOF'
+$NSPROBE >/tmp/nsit-dbus.out
+EOF
 cat >~/.local/share/dbus-1/services/org.nsit.Probe.service <<EOF
 [D-BUS Service]
 Name=org.nsit.Probe
-Exec=/bin/sh -c '$NSPROBE >/tmp/nsit-dbus.out'
+Exec=/bin/sh \$HOME/nsit-probe.sh
 EOF
 systemctl --user daemon-reload && systemctl --user start nsit-probe.socket" >/dev/null
 out=$(vm_ssh_as $U1 'python3 -c "
@@ -116,7 +127,7 @@ s = socket.socket(socket.AF_UNIX); s.connect(os.environ[\"XDG_RUNTIME_DIR\"] + \
 print(s.makefile().read().strip())"')
 check_eq "socket-activated user service: the ssh shell's namespaces" "${shellns% }" "$out"
 out=$(vm_ssh_as $U1 'busctl --user call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null 2>&1
-busctl --user --timeout=20 call org.nsit.Probe / org.nsit.Probe Ping >/dev/null 2>&1; sleep 0.5; cat /tmp/nsit-dbus.out')
+busctl --user --timeout=5 call org.nsit.Probe / org.nsit.Probe Ping >/dev/null 2>&1; sleep 0.5; cat /tmp/nsit-dbus.out')
 check_eq "D-Bus-activated user service: the ssh shell's namespaces" "${shellns% }" "${out% }"
 out=$(vm_ssh_as_tty $U1 "systemd-run --user --pty -q sh -c '$NSPROBE'" | tr -d '\r')
 check "systemd-run --user --pty: the ssh shell's namespaces" grep -qF -- "${shellns% }" <<<"$out"
@@ -188,7 +199,7 @@ diag "8: su -l and runuser -l"
 out=$(vm_ssh "su -l $U1 -c 'readlink /proc/self/ns/mnt'; runuser -l $U1 -c 'readlink /proc/self/ns/mnt'")
 check_nomatch "su -l / runuser -l: not the host's mount namespace" "^$(vm_ssh 'readlink /proc/self/ns/mnt')\$" "$out"
 check_match "su -l / runuser -l: both ran" '^mnt:.*' "$out"
-check "... their set ends with them" vm_wait 30 "[ ! -e /run/nsisolate/$uid1.state ]"
+check "... their set ends with them" set_gone "$uid1" 60
 
 # ================================================================ 9 PAMName=
 diag "9: a PAMName= unit"
@@ -204,7 +215,7 @@ check_nomatch "with opener: not the host's mount namespace" "^$(vm_ssh 'readlink
 check_nomatch "with opener: not the host's /tmp" '^host-secret$' "$out"
 check_match "with opener: runs as the user" "^$uid1\$" "$out"
 check "with opener: the set ends after the unit (its ExecStopPost= nsisolate release)" \
-	vm_wait 60 "[ ! -e /run/nsisolate/$uid1.state ]"
+	set_gone "$uid1" 60
 vm_ssh 'rm -f /etc/pam.d/nsit-unit /etc/pam.d/nsit-unit-opener' >/dev/null
 
 # ================================================================ 10 cron
