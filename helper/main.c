@@ -115,8 +115,11 @@ static void clean_process_state(void)
 		enum __rlimit_resource rr = (enum __rlimit_resource)res;
 		struct rlimit want, cur;
 
-		if (prlimit(1, rr, NULL, &want) < 0 || getrlimit(rr, &cur) < 0)
+		if (getrlimit(rr, &cur) < 0)
 			die(errno, "reading resource limit %d: %m", res);
+		/* PID 1 out of reach (some containers): at least undo a lowered soft limit. */
+		if (prlimit(1, rr, NULL, &want) < 0)
+			want = (struct rlimit){ cur.rlim_max, cur.rlim_max };
 		if (setrlimit(rr, &want) == 0)
 			continue;
 		/* Without CAP_SYS_RESOURCE (a container) a hard limit stays where it is. */

@@ -155,6 +155,48 @@ static void atfork_parent(void)
 	}
 }
 
+/*
+ * Move the calling process into the set: its namespaces (the PID one only
+ * changes where children go, and is the caller's business), then its user
+ * namespace as that namespace's root with an empty bounding set, so the
+ * application's own setgroups/setgid/setuid clear every capability. Used
+ * by the fork handler in a session child, and by opener mode in the opener.
+ */
+static int join_set(const int fds[NSI_NS_COUNT], bool userns, gid_t user_gid)
+{
+	gid_t rg, eg, sg;
+	bool keep_gid;
+
+	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
+		if (fds[i] < 0 || i == NSI_NS_USER || i == NSI_NS_PID)
+			continue;
+		if (setns(fds[i], nsi_ns_types[i].flag) < 0)
+			return -errno;
+	}
+	if (!userns)
+		return 0;
+	/*
+	 * login(1) sets the user's gid before it forks and only calls setuid()
+	 * in the child: keep a gid that is exactly the user's primary group
+	 * (mapped to itself); anything else becomes the namespace's 0 and the
+	 * application sets the gid itself.
+	 */
+	if (getresgid(&rg, &eg, &sg) < 0)
+		return -errno;
+	keep_gid = user_gid != 0 && rg == user_gid && eg == user_gid && sg == user_gid;
+	if (setns(fds[NSI_NS_USER], CLONE_NEWUSER) < 0)
+		return -errno;
+	if ((!keep_gid && setresgid(0, 0, 0) < 0) || setresuid(0, 0, 0) < 0)
+		return -errno;
+	for (int c = 0; c < 64; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+			if (errno == EINVAL && c > 0)
+				break;
+			return -errno;
+		}
+	return 0;
+}
+
 static void atfork_child(void)
 {
 	if (!armed.armed)
@@ -174,37 +216,8 @@ static void atfork_child(void)
 		if (stat("/proc/self/ns/pid", &s) < 0 || (uint64_t)s.st_ino != armed.pid_ino)
 			_exit(127);
 	}
-	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
-		if (armed.fd[i] < 0 || i == NSI_NS_USER || i == NSI_NS_PID)
-			continue;
-		if (setns(armed.fd[i], nsi_ns_types[i].flag) < 0)
-			_exit(127);
-	}
-	if (armed.userns) {
-		gid_t rg, eg, sg;
-		bool keep_gid;
-
-		/*
-		 * login(1) sets the user's gid before it forks and only calls
-		 * setuid() in the child: keep a gid that is exactly the user's
-		 * primary group (mapped to itself); anything else becomes the
-		 * namespace's 0 and the application sets the gid itself.
-		 */
-		if (getresgid(&rg, &eg, &sg) < 0)
-			_exit(127);
-		keep_gid = armed.user_gid != 0 && rg == armed.user_gid && eg == armed.user_gid &&
-			   sg == armed.user_gid;
-		if (setns(armed.fd[NSI_NS_USER], CLONE_NEWUSER) < 0)
-			_exit(127);
-		if ((!keep_gid && setresgid(0, 0, 0) < 0) || setresuid(0, 0, 0) < 0)
-			_exit(127);
-		for (int c = 0; c < 64; c++)
-			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
-				if (errno == EINVAL && c > 0)
-					break;
-				_exit(127);
-			}
-	}
+	if (join_set(armed.fd, armed.userns, armed.user_gid) < 0)
+		_exit(127);
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
 		if (armed.fd[i] >= 0) {
 			close(armed.fd[i]);
@@ -249,35 +262,6 @@ static int parse_opts(pam_handle_t *ph, int argc, const char **argv, struct opts
 	if (pam_get_item(ph, PAM_SERVICE, &svc) == PAM_SUCCESS && svc &&
 	    !strcmp(svc, "systemd-user"))
 		o->opener = true;
-	return 0;
-}
-
-/*
- * Opener mode: this process itself joins the set, as a session child would
- * (namespaces, then the user namespace as its root with an empty bounding
- * set); what the application does next (PID 1's executor: setgroups,
- * setresuid, execve) runs inside. There is no way back: a failure here
- * fails the session.
- */
-static int join_self(const int fds[NSI_NS_COUNT], bool userns)
-{
-	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
-		if (fds[i] < 0 || i == NSI_NS_USER || i == NSI_NS_PID)
-			continue;
-		if (setns(fds[i], nsi_ns_types[i].flag) < 0)
-			return -errno;
-	}
-	if (!userns)
-		return 0;
-	if (setns(fds[NSI_NS_USER], CLONE_NEWUSER) < 0 || setresgid(0, 0, 0) < 0 ||
-	    setresuid(0, 0, 0) < 0)
-		return -errno;
-	for (int c = 0; c < 64; c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
-			if (errno == EINVAL && c > 0)
-				break;
-			return -errno;
-		}
 	return 0;
 }
 
@@ -697,7 +681,8 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		goto undo_record;
 	}
 	if (o->opener) {
-		r = join_self(fds, l->res->settings.userns.enable);
+		/* Opener mode: no way back; a failure fails the session. */
+		r = join_set(fds, l->res->settings.userns.enable, l->pw->pw_gid);
 		for (size_t i = 0; i < NSI_NS_COUNT; i++)
 			nsi_closep(&fds[i]);
 		if (r < 0) {
