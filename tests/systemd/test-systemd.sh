@@ -169,7 +169,11 @@ vm_ssh "loginctl terminate-user $U1" >/dev/null
 check "loginctl terminate-user ends the set" \
 	vm_wait 60 "[ ! -e /run/nsisolate/$uid1.state ] && ! kill -0 $keeper 2>/dev/null"
 check "... and every process of $U1" vm_wait 10 "! pgrep -u $U1"
-vm_ssh 'rm -f /etc/systemd/logind.conf.d/nsit.conf && systemctl restart systemd-logind' >/dev/null
+# A restart of logind may start the user's manager again, with no session
+# to stop it later: stop it, which ends the set (nsisolate release).
+vm_ssh "rm -f /etc/systemd/logind.conf.d/nsit.conf && systemctl restart systemd-logind &&
+	sleep 2 && systemctl stop user@$uid1" >/dev/null
+check "after logind's restart: stopping the manager leaves no set" set_gone "$uid1" 60
 
 # ================================================================ 6 pid = true
 diag "6: pid = true"
