@@ -14,16 +14,18 @@ VERSION     := 0.1.0
 
 CC      ?= gcc
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
-           -Wswitch-enum -Wno-format-nonliteral -Wno-format-truncation
+           -Wswitch-enum
 CFLAGS  ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -Icommon -DNSI_HELPER_PATH='"$(HELPER_PATH)"' -DNSI_VERSION='"$(VERSION)"'
 ALL_CFLAGS = -std=gnu11 $(WARN) -fPIC -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(CFLAGS)
 B := build
 
-COMMON_SRC := common/config.c common/fsutil.c common/state.c common/lease.c
+COMMON_SRC := common/config.c common/settings.c common/match.c common/nss.c \
+              common/literal.c common/fsutil.c common/state.c common/lease.c common/proto.c common/why.c \
+              common/capbset.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 MODULE_OBJ := $(B)/pam_nsisolate/pam_nsisolate.o
-HELPER_SRC := helper/main.c helper/mounts.c helper/home.c helper/userns.c helper/keeper.c \
+HELPER_SRC := helper/main.c helper/report.c helper/mountfd.c helper/mounts.c helper/home.c helper/userns.c helper/keeper.c \
               helper/netns.c helper/nft.c helper/scope.c
 HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(B)/cli/nsisolate.o $(B)/cli/pamstack.o $(B)/cli/instances.o

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capbset.h"
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
@@ -234,7 +235,7 @@ static int cmd_explain(const char *user, const char *service)
 	struct passwd *pw;
 	gid_t groups[NSI_MAX_GROUPS];
 	int ngroups = NSI_MAX_GROUPS;
-	char err[512];
+	char why[512];
 	struct nsi_user u;
 	char name[256];
 	uid_t uid;
@@ -264,8 +265,8 @@ static int cmd_explain(const char *user, const char *service)
 			       .groups = groups,
 			       .ngroups = (size_t)ngroups,
 			       .service = service };
-	if (nsi_config_resolve(cf, &u, &res, err, sizeof(err)) < 0) {
-		fprintf(stderr, "nsisolate: %s\n", err);
+	if (nsi_config_resolve(cf, &u, &res, why, sizeof(why)) < 0) {
+		fprintf(stderr, "nsisolate: %s\n", why);
 		nsi_config_free(cf);
 		return 1;
 	}
@@ -564,54 +565,19 @@ static int find_set(const char *user, int run, struct nsi_state *st, const struc
  */
 static int end_network(int run, const struct nsi_state *st)
 {
-	struct nsi_request req = { 0 };
-	struct nsi_reply rep = { 0 };
-	int in[2], out[2], status;
-	ssize_t n;
-	pid_t pid;
+	struct nsi_request req;
+	struct nsi_reply rep;
+	int r;
 
 	if (!nsi_net_leftovers(run, st->uid))
 		return 0;
-	req.magic = NSI_PROTO_MAGIC;
-	req.version = NSI_PROTO_VERSION;
-	req.size = sizeof(req);
-	req.op = NSI_OP_TEARDOWN;
-	req.uid = st->uid;
-	snprintf(req.user, sizeof(req.user), "%s", st->user);
-	snprintf(req.config, sizeof(req.config), "%s", config_path);
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		char *const argv[] = { (char *)"nsisolate-helper", NULL };
-		char *const envp[] = { NULL };
-		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-		if (null < 0 || dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(null, 2) < 0)
-			_exit(127);
-		close_range(3, ~0u, 0);
-		execve(NSI_HELPER_PATH, argv, envp);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	(void)nsi_write_all(in[1], &req, sizeof(req));
-	close(in[1]);
-	n = nsi_read_full(out[0], &rep, sizeof(rep));
-	close(out[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (n != (ssize_t)sizeof(rep) || rep.magic != NSI_PROTO_MAGIC ||
-	    !nsi_field_ok(rep.msg, sizeof(rep.msg))) {
-		fprintf(stderr, "nsisolate: %s failed without a reply\n", NSI_HELPER_PATH);
-		return -EPROTO;
-	}
-	if (rep.status < 0)
+	r = nsi_request_init(&req, NSI_OP_TEARDOWN, st->uid, st->user, NULL, config_path);
+	if (r == 0)
+		r = nsi_helper_run(&req, &rep);
+	if (r < 0)
 		fprintf(stderr, "nsisolate: removing the network of %s: %s\n", st->user,
-			rep.msg[0] ? rep.msg : strerror(-rep.status));
-	return rep.status < 0 ? rep.status : 0;
+			rep.msg[0] ? rep.msg : strerror(-r));
+	return r;
 }
 
 static int end_set(int run, struct nsi_state *st, const char *why)
@@ -864,9 +830,10 @@ static int cmd_enter(const char *user, bool as_user, char **cmd)
 			/* Nothing of root's but standard input, output and error. */
 			close_range(3, ~0u, 0);
 			/* Like a session: no file capability can apply either. */
-			for (int c = 0; c < 64; c++)
-				if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno == EINVAL)
-					break;
+			if (nsi_capbset_drop(0) < 0) {
+				perror("nsisolate: emptying the capability bounding set");
+				_exit(127);
+			}
 			if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
 			    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
 			    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {

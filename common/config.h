@@ -118,10 +118,10 @@ void nsi_settings_builtin(struct nsi_settings *s);
 /*
  * Select the first matching policy for U and merge it over the defaults.
  * Returns 0, or -EINVAL with a message in err for a merged result that
- * cannot be used (err then names file and line).
+ * cannot be used (WHY then names file and line).
  */
 int nsi_config_resolve(const struct nsi_config *c, const struct nsi_user *u,
-		       struct nsi_resolved *out, char *err, size_t errlen);
+		       struct nsi_resolved *out, char *why, size_t whylen);
 
 /* Policy IDX merged over the defaults, without matching (for check). */
 int nsi_config_policy(const struct nsi_config *c, size_t idx, struct nsi_resolved *out);

@@ -13,23 +13,9 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "why.h"
 
 #define MAX_SYMLINKS 16
-
-static int fail(int err, char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(int err, char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && whylen) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return -err;
-}
 
 bool nsi_stat_trusted(const struct stat *st)
 {
@@ -73,7 +59,7 @@ int nsi_walk_root(const char *path, int flags, char *why, size_t whylen)
 	struct stat st;
 
 	if (!nsi_path_is_normal(path))
-		return fail(EINVAL, why, whylen, "%s: not a normalized absolute path", path);
+		return nsi_fail(EINVAL, why, whylen, "%s: not a normalized absolute path", path);
 	work = strdup(path);
 	if (!work)
 		return -ENOMEM;
@@ -82,11 +68,11 @@ restart:
 	nsi_closep(&cur);
 	cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cur < 0)
-		return fail(errno, why, whylen, "/: %m");
+		return nsi_fail(errno, why, whylen, "/: %m");
 	if (fstat(cur, &st) < 0)
-		return fail(errno, why, whylen, "/: %m");
+		return nsi_fail(errno, why, whylen, "/: %m");
 	if (!dir_traversable(&st))
-		return fail(EPERM, why, whylen, "/: not owned by root or writable by others");
+		return nsi_fail(EPERM, why, whylen, "/: not owned by root or writable by others");
 	all_trusted = nsi_stat_trusted(&st);
 	rest = work + 1;
 	done[0] = '\0';
@@ -104,14 +90,14 @@ restart:
 			rest += strlen(rest);
 		}
 		if (!strcmp(comp, ".") || !strcmp(comp, ".."))
-			return fail(EINVAL, why, whylen, "%s: '.' or '..' component", path);
+			return nsi_fail(EINVAL, why, whylen, "%s: '.' or '..' component", path);
 
 		next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0)
-			return fail(errno, why, whylen, "%s: component '%s': %s", path, comp,
-				    strerror(errno));
+			return nsi_fail(errno, why, whylen, "%s: component '%s': %s", path, comp,
+					strerror(errno));
 		if (fstat(next, &st) < 0)
-			return fail(errno, why, whylen, "%s: %m", path);
+			return nsi_fail(errno, why, whylen, "%s: %m", path);
 
 		if (S_ISLNK(st.st_mode)) {
 			char target[PATH_MAX];
@@ -119,19 +105,20 @@ restart:
 			char *joined;
 
 			if (last && !(flags & NSI_WALK_FOLLOW_LAST) && !(flags & NSI_WALK_DIR))
-				return fail(ELOOP, why, whylen, "%s: is a symlink", path);
+				return nsi_fail(ELOOP, why, whylen, "%s: is a symlink", path);
 			/* Only root can have made a link inside a root-only directory. */
 			/* A symlink's own mode is always 0777: only its owner counts. */
 			if (!all_trusted || st.st_uid != 0)
-				return fail(ELOOP, why, whylen,
-					    "%s: symlink '%s' below a directory others can write",
-					    path, comp);
+				return nsi_fail(
+					ELOOP, why, whylen,
+					"%s: symlink '%s' below a directory others can write", path,
+					comp);
 			if (++nlinks > MAX_SYMLINKS)
-				return fail(ELOOP, why, whylen, "%s: too many symlinks", path);
+				return nsi_fail(ELOOP, why, whylen, "%s: too many symlinks", path);
 			n = readlinkat(next, "", target, sizeof(target) - 1);
 			if (n < 0)
-				return fail(errno, why, whylen, "%s: readlink '%s': %m", path,
-					    comp);
+				return nsi_fail(errno, why, whylen, "%s: readlink '%s': %m", path,
+						comp);
 			target[n] = '\0';
 			/* A relative target resolves against the directory walked so far. */
 			if (asprintf(&joined, "%s%s%s%s", target[0] == '/' ? "" : done,
@@ -139,7 +126,8 @@ restart:
 				return -ENOMEM;
 			if (strlen(joined) + strlen(rest) >= PATH_MAX) {
 				free(joined);
-				return fail(ENAMETOOLONG, why, whylen, "%s: path too long", path);
+				return nsi_fail(ENAMETOOLONG, why, whylen, "%s: path too long",
+						path);
 			}
 			{
 				char *full;
@@ -153,7 +141,7 @@ restart:
 			}
 			/* Before free(work): comp points into it. */
 			if (!nsi_path_is_normal(joined)) {
-				int r = fail(
+				int r = nsi_fail(
 					EINVAL, why, whylen,
 					"%s: symlink '%s' points to '%s', not a normalized path",
 					path, comp, target);
@@ -168,23 +156,24 @@ restart:
 
 		if (!last) {
 			if (!S_ISDIR(st.st_mode))
-				return fail(ENOTDIR, why, whylen, "%s: '%s' is not a directory",
-					    path, comp);
+				return nsi_fail(ENOTDIR, why, whylen, "%s: '%s' is not a directory",
+						path, comp);
 			if (!dir_traversable(&st))
-				return fail(EPERM, why, whylen,
-					    "%s: directory '%s' is not owned by root or is "
-					    "writable by others",
-					    path, comp);
+				return nsi_fail(EPERM, why, whylen,
+						"%s: directory '%s' is not owned by root or is "
+						"writable by others",
+						path, comp);
 			all_trusted = all_trusted && nsi_stat_trusted(&st);
 		} else if (flags & NSI_WALK_DIR) {
 			if (!S_ISDIR(st.st_mode))
-				return fail(ENOTDIR, why, whylen, "%s: not a directory", path);
+				return nsi_fail(ENOTDIR, why, whylen, "%s: not a directory", path);
 			if (!dir_traversable(&st))
-				return fail(EPERM, why, whylen,
-					    "%s: not owned by root or writable by others", path);
+				return nsi_fail(EPERM, why, whylen,
+						"%s: not owned by root or writable by others",
+						path);
 		}
 		if (strlen(done) + strlen(comp) + 2 > sizeof(done))
-			return fail(ENAMETOOLONG, why, whylen, "%s: path too long", path);
+			return nsi_fail(ENAMETOOLONG, why, whylen, "%s: path too long", path);
 		strcat(done, "/");
 		strcat(done, comp);
 		nsi_closep(&cur);
@@ -206,20 +195,21 @@ int nsi_read_trusted_file(int dirfd, const char *name, size_t max, char **ret, c
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ELOOP)
-			return fail(ELOOP, why, whylen, "is a symlink");
-		return fail(errno, why, whylen, "%s", strerror(errno));
+			return nsi_fail(ELOOP, why, whylen, "is a symlink");
+		return nsi_fail(errno, why, whylen, "%s", strerror(errno));
 	}
 	if (fstat(fd, &st) < 0)
-		return fail(errno, why, whylen, "%s", strerror(errno));
+		return nsi_fail(errno, why, whylen, "%s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(EINVAL, why, whylen, "not a regular file");
+		return nsi_fail(EINVAL, why, whylen, "not a regular file");
 	if (st.st_uid != 0)
-		return fail(EPERM, why, whylen, "owned by uid %u, not root", (unsigned)st.st_uid);
+		return nsi_fail(EPERM, why, whylen, "owned by uid %u, not root",
+				(unsigned)st.st_uid);
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return fail(EPERM, why, whylen, "writable by group or others (mode %04o)",
-			    (unsigned)(st.st_mode & 07777));
+		return nsi_fail(EPERM, why, whylen, "writable by group or others (mode %04o)",
+				(unsigned)(st.st_mode & 07777));
 	if ((size_t)st.st_size > max)
-		return fail(EFBIG, why, whylen, "larger than %zu bytes", max);
+		return nsi_fail(EFBIG, why, whylen, "larger than %zu bytes", max);
 	flags = fcntl(fd, F_GETFL);
 	if (flags >= 0)
 		(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
@@ -245,11 +235,11 @@ int nsi_read_trusted_file(int dirfd, const char *name, size_t max, char **ret, c
 		n = more < 0 ? more : n + more;
 	}
 	if (n < 0)
-		return fail((int)-n, why, whylen, "read: %s", strerror((int)-n));
+		return nsi_fail((int)-n, why, whylen, "read: %s", strerror((int)-n));
 	if ((size_t)n > max)
-		return fail(EFBIG, why, whylen, "larger than %zu bytes", max);
+		return nsi_fail(EFBIG, why, whylen, "larger than %zu bytes", max);
 	if (memchr(buf, '\0', (size_t)n))
-		return fail(EINVAL, why, whylen, "contains a NUL byte");
+		return nsi_fail(EINVAL, why, whylen, "contains a NUL byte");
 	buf[n] = '\0';
 	*ret = steal_pointer(&buf);
 	return 0;

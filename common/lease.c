@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -20,16 +21,10 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "lease.h"
+#include "why.h"
 
 #define LOCK_NAME "net.lock"
 #define LEASE_MAX_SIZE 4096
-
-static int fail(char *why, size_t whylen, const char *fmt, const char *s)
-{
-	if (why && whylen)
-		snprintf(why, whylen, fmt, s);
-	return -EINVAL;
-}
 
 static uint32_t mask_of(unsigned prefix)
 {
@@ -63,28 +58,31 @@ int nsi_cidr_parse(const char *s, struct nsi_cidr *ret, char *why, size_t whylen
 	size_t alen;
 
 	if (!slash)
-		return fail(why, whylen,
-			    "\"%s\" is not an IPv4 prefix (expected e.g. \"10.213.0.0/16\")", s);
+		return nsi_fail(EINVAL, why, whylen,
+				"\"%s\" is not an IPv4 prefix (expected e.g. \"10.213.0.0/16\")",
+				s);
 	alen = (size_t)(slash - s);
 	if (alen == 0 || alen >= sizeof(addr))
-		return fail(why, whylen,
-			    "\"%s\" is not an IPv4 prefix (expected e.g. \"10.213.0.0/16\")", s);
+		return nsi_fail(EINVAL, why, whylen,
+				"\"%s\" is not an IPv4 prefix (expected e.g. \"10.213.0.0/16\")",
+				s);
 	memcpy(addr, s, alen);
 	addr[alen] = '\0';
 	/* inet_pton takes exactly four decimal parts, no leading zeros. */
 	if (inet_pton(AF_INET, addr, &in) != 1)
-		return fail(why, whylen,
-			    "\"%s\" is not an IPv4 prefix (expected e.g. \"10.213.0.0/16\")", s);
+		return nsi_fail(EINVAL, why, whylen,
+				"\"%s\" is not an IPv4 prefix (expected e.g. \"10.213.0.0/16\")",
+				s);
 	if (!isdigit((unsigned char)slash[1]) || (slash[2] && !isdigit((unsigned char)slash[2])) ||
 	    (slash[2] && slash[3]) || (slash[1] == '0' && slash[2]))
-		return fail(why, whylen, "\"%s\": the prefix length must be a number from 8 to 30",
-			    s);
+		return nsi_fail(EINVAL, why, whylen,
+				"\"%s\": the prefix length must be a number from 8 to 30", s);
 	for (const char *p = slash + 1; *p; p++)
 		prefix = prefix * 10 + (unsigned)(*p - '0');
 	if (prefix < NSI_SUBNET_MIN_PREFIX || prefix > NSI_SUBNET_MAX_PREFIX)
-		return fail(why, whylen,
-			    "\"%s\": the prefix length must be from 8 to 30 (each set takes a /30)",
-			    s);
+		return nsi_fail(
+			EINVAL, why, whylen,
+			"\"%s\": the prefix length must be from 8 to 30 (each set takes a /30)", s);
 	net = ntohl(in.s_addr);
 	if (net & ~mask_of(prefix)) {
 		char fixed[32];
@@ -97,10 +95,11 @@ int nsi_cidr_parse(const char *s, struct nsi_cidr *ret, char *why, size_t whylen
 	}
 	for (size_t i = 0; i < NSI_ARRAY_SIZE(reserved); i++)
 		if (overlaps(net, prefix, reserved[i].net, reserved[i].prefix))
-			return fail(why, whylen,
-				    "\"%s\" overlaps a loopback, link-local, multicast or reserved "
-				    "range",
-				    s);
+			return nsi_fail(
+				EINVAL, why, whylen,
+				"\"%s\" overlaps a loopback, link-local, multicast or reserved "
+				"range",
+				s);
 	ret->net = net;
 	ret->prefix = prefix;
 	return 0;

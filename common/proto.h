@@ -9,13 +9,17 @@
  * field, the op must be known.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 
 #define NSI_PROTO_MAGIC 0x4e534931u /* "NSI1" */
 #define NSI_PROTO_VERSION 1u
 #define NSI_USER_LEN 256
+/* The helper is killed when it has not finished by then. */
+#define NSI_HELPER_TIMEOUT_MS 15000
 
 enum nsi_op {
 	NSI_OP_CREATE = 1,
@@ -46,13 +50,37 @@ struct nsi_reply {
 	char msg[256]; /* why, when status < 0 */
 };
 
-/* Field is NUL-terminated within its size. */
-static inline bool nsi_field_ok(const char *f, unsigned size)
-{
-	for (unsigned i = 0; i < size; i++)
-		if (f[i] == '\0')
-			return true;
-	return false;
-}
+/* FIELD is NUL-terminated within its SIZE bytes. */
+bool nsi_field_ok(const char *field, size_t size);
+
+/*
+ * A request for OP on the set of UID (USER), under the policy file CONFIG;
+ * SERVICE may be NULL. -ENAMETOOLONG when a string does not fit its field.
+ */
+int nsi_request_init(struct nsi_request *req, enum nsi_op op, uid_t uid, const char *user,
+		     const char *service, const char *config);
+
+/*
+ * The helper's check of what it read: LEN bytes, EXTRA set when more
+ * followed. 0, or -EPROTO with the reason in WHY.
+ */
+int nsi_request_check(const struct nsi_request *req, size_t len, bool extra, char *why,
+		      size_t whylen);
+
+/*
+ * The reply as read (LEN bytes): 0 when it is well formed, status included.
+ * Otherwise -EPROTO, and REP->msg is not to be trusted.
+ */
+int nsi_reply_check(const struct nsi_reply *rep, size_t len);
+
+/*
+ * Spawn NSI_HELPER_PATH as real root, without copying the caller's memory
+ * and without a SIGCHLD to it: the request on its stdin, its reply read
+ * from its stdout once it has exited, stderr /dev/null, no other fd, an
+ * empty environment, killed after NSI_HELPER_TIMEOUT_MS. Returns the
+ * reply's status (0 or -errno), or -errno when no valid reply came; REP->msg
+ * then says why, or is empty. Used by the module and by nsisolate(8).
+ */
+int nsi_helper_run(const struct nsi_request *req, struct nsi_reply *rep);
 
 #endif

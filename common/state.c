@@ -123,10 +123,12 @@ int nsi_state_read(int dirfd, uid_t uid, struct nsi_state *out)
 			goto out;
 		if (!strcmp(key, "uid") && sscanf(a, "%llu", &x) == 1)
 			st->uid = (uid_t)x;
-		else if (!strcmp(key, "user") && word_ok(a))
-			snprintf(st->user, sizeof(st->user), "%s", a);
-		else if (!strcmp(key, "policy"))
-			snprintf(st->policy, sizeof(st->policy), "%s", strcmp(a, "-") ? a : "");
+		else if (!strcmp(key, "user") && word_ok(a) && strlen(a) < sizeof(st->user))
+			memcpy(st->user, a, strlen(a) + 1);
+		else if (!strcmp(key, "policy") && !strcmp(a, "-"))
+			st->policy[0] = '\0';
+		else if (!strcmp(key, "policy") && strlen(a) < sizeof(st->policy))
+			memcpy(st->policy, a, strlen(a) + 1);
 		else if (!strcmp(key, "settings_hash") && sscanf(a, "%llx", &x) == 1)
 			st->settings_hash = x;
 		else if (!strcmp(key, "groups_hash") && sscanf(a, "%llx", &x) == 1)

@@ -4,14 +4,22 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
 
-/* The helper fails by replying -errno with a message and exiting. */
+/*
+ * report.c: the reply. Every step of the helper either succeeds or calls
+ * die(), which replies -ERR with the message and exits: steps return void.
+ */
 _Noreturn void die(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Something the module should log at LOG_NOTICE (a skipped path). */
 void notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The set exists: reply with its keeper and the notices. 0 or -errno. */
+int reply_created(pid_t keeper, uint64_t keeper_start);
+/* Reply STATUS (0 or -errno, WHY the reason) and exit. */
+_Noreturn void reply_done(int status, const char *why);
 
 /* The user, as re-derived from NSS by the helper. */
 struct nsi_user_id {
@@ -22,15 +30,15 @@ struct nsi_user_id {
 };
 
 /* mounts.c: run inside the set's fresh mount namespace. */
-int setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u);
+void setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u);
 
 /* home.c: paths below the user's home, walked by fd with the user's fsuid. */
 int open_home(const struct nsi_user_id *u, int *ret_parent, char *why, size_t len);
 int walk_target(const char *path, const struct nsi_user_id *u, int flags, char *why, size_t len);
-int setup_home(const struct nsi_settings *s, const struct nsi_user_id *u);
+void setup_home(const struct nsi_settings *s, const struct nsi_user_id *u);
 /* DIR and FILE: an empty 000 directory and an empty 000 file to bind over hidden paths. */
-int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *u, int dir,
-			int file);
+void setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *u, int dir,
+			 int file);
 int setup_mqueue(void);
 int mount_proc(void);
 

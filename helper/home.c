@@ -24,6 +24,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "helper.h"
+#include "mountfd.h"
 
 #define SKEL_MAX_DEPTH 8
 #define SKEL_MAX_ENTRIES 4096
@@ -288,27 +289,12 @@ static int copy_tree(int sdir, int ddir, int depth, int *entries)
 static int home_ephemeral(const struct nsi_settings *s, const struct nsi_user_id *u, int hfd,
 			  char *why, size_t len)
 {
-	_cleanup_close_ int fs = -1, mfd = -1, skel = -1;
-	char v[32];
+	_cleanup_close_ int mfd = -1, skel = -1;
 	int r, entries = 0;
 
-	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-	if (fs < 0)
-		return -errno;
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)s->home.size);
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", v, 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0)
-		return -errno;
-	snprintf(v, sizeof(v), "%u", (unsigned)u->uid);
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "uid", v, 0) < 0)
-		return -errno;
-	snprintf(v, sizeof(v), "%u", (unsigned)u->gid);
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "gid", v, 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return -errno;
-	mfd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	mfd = mountfd_tmpfs(s->home.size, 0700, u->uid, u->gid, 0);
 	if (mfd < 0)
-		return -errno;
+		return mfd;
 	if (s->home.skel[0]) {
 		skel = nsi_walk_root(s->home.skel, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, len);
 		if (skel < 0 && skel != -ENOENT)
@@ -340,17 +326,16 @@ static int home_ephemeral(const struct nsi_settings *s, const struct nsi_user_id
 			return r;
 		}
 	}
-	if (move_mount(mfd, "", hfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return -errno;
-	return 0;
+	return mountfd_attach(mfd, hfd);
 }
 
 /* The home's parent shows only this user's home: a root-only tmpfs holding one bind. */
 static int home_private(const struct nsi_user_id *u, int pfd, int hfd, char *why, size_t len)
 {
 	_cleanup_free_ char *parent = NULL;
-	_cleanup_close_ int tree = -1, fs = -1, mfd = -1, top = -1, target = -1;
+	_cleanup_close_ int tree = -1, mfd = -1, top = -1, target = -1;
 	const char *base;
+	int r;
 
 	if (nsi_path_split(u->home, &parent, &base) < 0)
 		return -EINVAL;
@@ -358,22 +343,15 @@ static int home_private(const struct nsi_user_id *u, int pfd, int hfd, char *why
 		snprintf(why, len, "needs a home below a directory other than / (%s)", u->home);
 		return -EINVAL;
 	}
-	tree = open_tree(hfd, "",
-			 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	tree = mountfd_clone(hfd, true, 0, 0);
 	if (tree < 0)
-		return -errno;
-	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-	if (fs < 0)
-		return -errno;
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", "1048576", 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return -errno;
-	mfd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+		return tree;
+	mfd = mountfd_tmpfs(1048576, 0755, (uid_t)-1, 0, 0);
 	if (mfd < 0)
-		return -errno;
-	if (move_mount(mfd, "", pfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return -errno;
+		return mfd;
+	r = mountfd_attach(mfd, pfd);
+	if (r < 0)
+		return r;
 	/* The new, root-only tmpfs on the parent: only we write there. */
 	top = nsi_walk_root(parent, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, len);
 	if (top < 0)
@@ -383,19 +361,17 @@ static int home_private(const struct nsi_user_id *u, int pfd, int hfd, char *why
 	target = openat(top, base, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
 	if (target < 0)
 		return -errno;
-	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return -errno;
-	return 0;
+	return mountfd_attach(tree, target);
 }
 
-int setup_home(const struct nsi_settings *s, const struct nsi_user_id *u)
+void setup_home(const struct nsi_settings *s, const struct nsi_user_id *u)
 {
 	_cleanup_close_ int pfd = -1, hfd = -1;
 	char why[512] = "";
 	int r;
 
 	if (s->home.mode == NSI_HOME_SHARED)
-		return 0;
+		return;
 	hfd = open_home(u, &pfd, why, sizeof(why));
 	if (hfd < 0)
 		die(-hfd, "home.mode: %s", why);
@@ -406,7 +382,6 @@ int setup_home(const struct nsi_settings *s, const struct nsi_user_id *u)
 	if (r < 0)
 		die(-r, "home.mode \"%s\" for %s: %s", nsi_home_mode_name(s->home.mode), u->home,
 		    why[0] ? why : strerror(-r));
-	return 0;
 }
 
 /*
@@ -419,13 +394,11 @@ int setup_home(const struct nsi_settings *s, const struct nsi_user_id *u)
 static void pin_dirs(const char *key, const char *path, const int *mids, size_t n)
 {
 	while (n-- > 0) {
-		_cleanup_close_ int tree = open_tree(mids[n], "",
-						     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-							     AT_EMPTY_PATH | AT_RECURSIVE);
+		_cleanup_close_ int tree = mountfd_clone(mids[n], true, 0, 0);
+		int r = tree < 0 ? tree : mountfd_attach(tree, mids[n]);
 
-		if (tree < 0 || move_mount(tree, "", mids[n], "",
-					   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-			die(errno, "%s %s: pinning its directories: %m", key, path);
+		if (r < 0)
+			die(-r, "%s %s: pinning its directories: %s", key, path, strerror(-r));
 	}
 }
 
@@ -449,8 +422,8 @@ static bool nobody_else_can_create(const char *path)
 	return fstat(pfd, &st) == 0 && st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH));
 }
 
-int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *u, int dir,
-			int file)
+void setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *u, int dir,
+			 int file)
 {
 	for (unsigned k = 0; k < s->nhide + s->nreadonly; k++) {
 		bool hide = k < s->nhide;
@@ -461,6 +434,7 @@ int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *
 		int mids[NSI_WALK_MAX_MIDS];
 		size_t nmids = 0;
 		struct stat st;
+		int r;
 
 		if (nsi_expand_path(tmpl, u->home, u->name, path, sizeof(path)) < 0)
 			die(EINVAL, "%s: \"%s\" does not expand to a path for %s", key, tmpl,
@@ -496,35 +470,26 @@ int setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *
 		if (fstat(target, &st) < 0)
 			die(errno, "%s: %s: %m", key, path);
 		if (hide) {
-			struct mount_attr attr = { .attr_set =
-							   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-							   MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
-
 			/*
 			 * Empty and inaccessible: the 000 directory, or for a file the
 			 * empty 000 file, of the hidden state tmpfs, bound over it.
 			 */
-			tree = open_tree(S_ISDIR(st.st_mode) ? dir : file, "",
-					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-			if (tree < 0 ||
-			    mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-				die(errno, "hide %s: %m", path);
+			tree = mountfd_clone(S_ISDIR(st.st_mode) ? dir : file, false,
+					     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+						     MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+					     0);
+			if (tree < 0)
+				die(-tree, "hide %s: %s", path, strerror(-tree));
 		} else {
-			struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-
-			tree = open_tree(target, "",
-					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-						 AT_RECURSIVE);
-			if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
-						      sizeof(attr)) < 0)
-				die(errno, "readonly %s: %m", path);
+			tree = mountfd_clone(target, true, MOUNT_ATTR_RDONLY, 0);
+			if (tree < 0)
+				die(-tree, "readonly %s: %s", path, strerror(-tree));
 		}
-		if (move_mount(tree, "", target, "",
-			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-			die(errno, "%s %s: %m", key, path);
+		r = mountfd_attach(tree, target);
+		if (r < 0)
+			die(-r, "%s %s: %s", key, path, strerror(-r));
 		pin_dirs(key, path, mids, nmids);
 		for (size_t i = 0; i < nmids; i++)
 			close(mids[i]);
 	}
-	return 0;
 }

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capbset.h"
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
@@ -34,58 +35,19 @@
 #include "proto.h"
 #include "state.h"
 
-static struct nsi_reply reply;
-static char notices[sizeof(reply.msg)];
-
-void notice(const char *fmt, ...)
-{
-	size_t len = strlen(notices);
-	va_list ap;
-
-	if (len && len + 2 < sizeof(notices)) {
-		strcat(notices, "; ");
-		len += 2;
-	}
-	va_start(ap, fmt);
-	vsnprintf(notices + len, sizeof(notices) - len, fmt, ap);
-	va_end(ap);
-}
-
-_Noreturn void die(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reply.msg, sizeof(reply.msg), fmt, ap);
-	va_end(ap);
-	reply.status = -(err ? err : EIO);
-	(void)nsi_write_all(1, &reply, sizeof(reply));
-	_exit(1);
-}
-
 /* Cut the capability sets to exactly what creating a set needs. */
 static void limit_caps(const cap_value_t *keep, int n)
 {
 	cap_t caps = cap_init();
+	uint64_t mask = 0;
+	int r;
 
-	/* The bounding set first, CAP_SETPCAP (which that needs) last; then the process sets. */
-	for (cap_value_t c = 0; c <= CAP_LAST_CAP + 32; c++) {
-		bool wanted = c == CAP_SETPCAP;
-
-		for (int i = 0; i < n; i++)
-			wanted |= keep[i] == c;
-		if (!wanted && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno == EINVAL)
-			break;
-	}
-	{
-		bool keep_setpcap = false;
-
-		for (int i = 0; i < n; i++)
-			keep_setpcap |= keep[i] == CAP_SETPCAP;
-		if (!keep_setpcap && prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0) < 0 &&
-		    errno != EPERM)
-			die(errno, "cannot drop CAP_SETPCAP: %m");
-	}
+	/* The bounding set first, then the process sets. */
+	for (int i = 0; i < n; i++)
+		mask |= NSI_CAP_BIT(keep[i]);
+	r = nsi_capbset_drop(mask);
+	if (r < 0)
+		die(-r, "emptying the capability bounding set: %s", strerror(-r));
 	if (!caps || cap_set_flag(caps, CAP_PERMITTED, n, keep, CAP_SET) < 0 ||
 	    cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) < 0 || cap_set_proc(caps) < 0)
 		die(errno, "cannot set capabilities: %m");
@@ -160,23 +122,13 @@ static void lo_up(void)
 static void read_request(struct nsi_request *req)
 {
 	ssize_t n = nsi_read_full(0, req, sizeof(*req));
-	char extra;
+	char extra, why[64];
 
-	if (n != (ssize_t)sizeof(*req))
-		die(EPROTO, "short request");
-	if (nsi_read_full(0, &extra, 1) != 0)
-		die(EPROTO, "oversized request");
-	if (req->magic != NSI_PROTO_MAGIC || req->version != NSI_PROTO_VERSION ||
-	    req->size != sizeof(*req))
-		die(EPROTO, "request version mismatch");
-	if (req->op != NSI_OP_CREATE && req->op != NSI_OP_TEARDOWN)
-		die(EPROTO, "unknown op %u", req->op);
-	if (!nsi_field_ok(req->user, sizeof(req->user)) ||
-	    !nsi_field_ok(req->service, sizeof(req->service)) ||
-	    !nsi_field_ok(req->config, sizeof(req->config)))
-		die(EPROTO, "unterminated string in request");
-	if (!nsi_path_is_normal(req->config))
-		die(EPROTO, "config path is not absolute");
+	if (n < 0)
+		die((int)-n, "reading the request: %s", strerror((int)-n));
+	if (nsi_request_check(req, (size_t)n, nsi_read_full(0, &extra, 1) != 0, why, sizeof(why)) <
+	    0)
+		die(EPROTO, "%s", why);
 }
 
 /*
@@ -188,14 +140,16 @@ _Noreturn static void teardown(const struct nsi_request *req)
 {
 	static const cap_value_t teardown_caps[] = { CAP_NET_ADMIN };
 	struct passwd *pw = getpwuid((uid_t)req->uid);
+	char why[256] = "";
+	int r;
 
 	if (req->uid == 0)
 		die(EPERM, "uid 0 has no set");
 	if (pw && strcmp(pw->pw_name, req->user) != 0)
 		die(ESRCH, "uid %u is not user %s", req->uid, req->user);
 	limit_caps(teardown_caps, (int)NSI_ARRAY_SIZE(teardown_caps));
-	reply.status = net_teardown((uid_t)req->uid, reply.msg, sizeof(reply.msg));
-	_exit(nsi_write_all(1, &reply, sizeof(reply)) < 0 || reply.status < 0);
+	r = net_teardown((uid_t)req->uid, why, sizeof(why));
+	reply_done(r, why);
 }
 
 static void fetch_groups(const struct passwd *pw, gid_t *groups, int *ngroups)
@@ -221,11 +175,9 @@ int main(void)
 	bool have_groups;
 	int ngroups = NSI_MAX_GROUPS, flags, r;
 	int ready[2], go[2], procfd;
-	char err[512], c;
+	char why[512], c;
+	uint64_t keeper_start;
 	pid_t keeper;
-
-	reply.magic = NSI_PROTO_MAGIC;
-	reply.version = NSI_PROTO_VERSION;
 
 	if (getuid() != 0 || geteuid() != 0)
 		die(EPERM, "must be run by root (from pam_nsisolate.so)");
@@ -263,8 +215,8 @@ int main(void)
 			       .groups = have_groups ? groups : NULL,
 			       .ngroups = have_groups ? (size_t)ngroups : 0,
 			       .service = req.service[0] ? req.service : NULL };
-	if (nsi_config_resolve(cf, &u, &res, err, sizeof(err)) < 0)
-		die(EINVAL, "%s", err);
+	if (nsi_config_resolve(cf, &u, &res, why, sizeof(why)) < 0)
+		die(EINVAL, "%s", why);
 	nsi_config_free(cf);
 	if (!res.settings.isolate)
 		die(EINVAL, "policy does not isolate user %s", pw->pw_name);
@@ -281,8 +233,8 @@ int main(void)
 	if (nsi_settings_hash(&res.settings) != req.settings_hash ||
 	    nsi_set_groups_hash(&res.settings, groups, (size_t)ngroups) != req.groups_hash)
 		die(ESTALE, "policy or groups of %s changed during login", pw->pw_name);
-	if (nsi_root_id_check(res.settings.userns.root_id, err, sizeof(err)) < 0)
-		die(EEXIST, "%s", err);
+	if (nsi_root_id_check(res.settings.userns.root_id, why, sizeof(why)) < 0)
+		die(EEXIST, "%s", why);
 
 	/* In the host's namespaces: leftovers of an earlier set, the lease, nft chains. */
 	net_prepare(&res.settings, pw->pw_uid);
@@ -365,14 +317,13 @@ int main(void)
 		kill(keeper, SIGKILL);
 		die(ECHILD, "keeper failed to start");
 	}
-	reply.keeper_pid = keeper;
-	r = nsi_proc_start_at(procfd, keeper, &reply.keeper_start);
+	r = nsi_proc_start_at(procfd, keeper, &keeper_start);
 	if (r < 0) {
 		kill(keeper, SIGKILL);
 		die(-r, "keeper vanished");
 	}
 	{
-		char unit[64], why[256];
+		char unit[64];
 
 		r = keeper_scope(procfd, keeper, pw->pw_uid, unit, sizeof(unit), why, sizeof(why));
 		if (r < 0) {
@@ -380,9 +331,7 @@ int main(void)
 			die(-r, "systemd: %s", why);
 		}
 	}
-	reply.status = 0;
-	snprintf(reply.msg, sizeof(reply.msg), "%s", notices);
-	if (nsi_write_all(1, &reply, sizeof(reply)) < 0) {
+	if (reply_created(keeper, keeper_start) < 0) {
 		kill(keeper, SIGKILL);
 		return 1;
 	}

@@ -15,35 +15,17 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "helper.h"
+#include "mountfd.h"
 #include "state.h"
 
 #define INSTANCE_ROOT "/var/lib/nsisolate"
 
-static int attach(int mfd, int target)
+/* A fresh tmpfs on TARGET: MODE, nosuid, nodev, size enforced by the kernel. */
+static int mount_tmpfs(int target, uint64_t size, mode_t mode, unsigned attrs)
 {
-	if (move_mount(mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return -errno;
-	return 0;
-}
+	_cleanup_close_ int mfd = mountfd_tmpfs(size, mode, (uid_t)-1, 0, attrs);
 
-/* A fresh tmpfs: 1777 (or MODE), nosuid, nodev, size enforced by the kernel. */
-static int mount_tmpfs(int target, uint64_t size, const char *mode, unsigned attrs)
-{
-	_cleanup_close_ int fs = -1, mfd = -1;
-	char sz[32];
-
-	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-	if (fs < 0)
-		return -errno;
-	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", sz, 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", mode, 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return -errno;
-	mfd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | attrs);
-	if (mfd < 0)
-		return -errno;
-	return attach(mfd, target);
+	return mfd < 0 ? mfd : mountfd_attach(mfd, target);
 }
 
 /* Escape a path into one directory name: [A-Za-z0-9] kept, all else "_XX". */
@@ -85,22 +67,16 @@ static int root_dir_at(int dirfd, const char *name, mode_t mode)
  */
 static int hide_state_dir(int *ret_dir, int *ret_empty)
 {
-	_cleanup_close_ int target = -1, fs = -1, mfd = -1, f = -1;
-	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	_cleanup_close_ int target = -1, mfd = -1, f = -1;
 	char why[512];
+	int r;
 
 	target = nsi_walk_root("/run/nsisolate", NSI_WALK_DIR, why, sizeof(why));
 	if (target < 0)
 		die(-target, "cannot hide /run/nsisolate: %s", why);
-	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", "65536", 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		die(errno, "tmpfs for /run/nsisolate: %m");
-	mfd = fsmount(fs, FSMOUNT_CLOEXEC,
-		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	mfd = mountfd_tmpfs(65536, 0700, (uid_t)-1, 0, MOUNT_ATTR_NOEXEC);
 	if (mfd < 0)
-		die(errno, "tmpfs for /run/nsisolate: %m");
+		die(-mfd, "tmpfs for /run/nsisolate: %s", strerror(-mfd));
 	/* Filled while 0700 (the helper has no DAC override), then closed to 000. */
 	f = openat(mfd, "empty", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (f < 0 || mkdirat(mfd, "dir", 0) < 0)
@@ -114,10 +90,12 @@ static int hide_state_dir(int *ret_dir, int *ret_empty)
 	f = openat(mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f < 0 || fchmod(f, 0) < 0)
 		die(errno, "tmpfs for /run/nsisolate: %m");
-	if (mount_setattr(mfd, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
-		die(errno, "read-only /run/nsisolate: %m");
-	if (attach(mfd, target) < 0)
-		die(errno, "cannot hide /run/nsisolate: %m");
+	r = mountfd_setattr(mfd, MOUNT_ATTR_RDONLY);
+	if (r < 0)
+		die(-r, "read-only /run/nsisolate: %s", strerror(-r));
+	r = mountfd_attach(mfd, target);
+	if (r < 0)
+		die(-r, "cannot hide /run/nsisolate: %s", strerror(-r));
 	return TAKE_FD(mfd);
 }
 
@@ -161,10 +139,10 @@ static int hide_dir(const char *path)
 		return 0;
 	if (target < 0)
 		die(-target, "cannot hide %s: %s", path, why);
-	return mount_tmpfs(target, 4096, "000", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC);
+	return mount_tmpfs(target, 4096, 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC);
 }
 
-int setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u)
+void setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u)
 {
 	_cleanup_close_ int hidden = -1, hidden_dir = -1, hidden_file = -1;
 	int r;
@@ -196,25 +174,18 @@ int setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u)
 		if (target < 0)
 			die(-target, "tmp.dirs: %s", why);
 		if (s->tmp.method == NSI_TMP_TMPFS) {
-			r = mount_tmpfs(target, s->tmp.size, "1777", 0);
+			r = mount_tmpfs(target, s->tmp.size, 01777, 0);
 			if (r < 0)
 				die(-r, "tmpfs on %s: %s", dir, strerror(-r));
 		} else {
 			_cleanup_close_ int inner = instance_dir(u->uid, dir), tree = -1;
-			struct mount_attr attr = { .attr_set =
-							   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
 
 			if (inner < 0)
 				die(-inner, "instance directory for %s: %s", dir, strerror(-inner));
-			tree = open_tree(inner, "",
-					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-						 AT_RECURSIVE);
+			tree = mountfd_clone(inner, true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0);
 			if (tree < 0)
-				die(errno, "open_tree for %s: %m", dir);
-			if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
-					  sizeof(attr)) < 0)
-				die(errno, "nosuid,nodev for %s: %m", dir);
-			r = attach(tree, target);
+				die(-tree, "nosuid,nodev bind of %s: %s", dir, strerror(-tree));
+			r = mountfd_attach(tree, target);
 			if (r < 0)
 				die(-r, "bind instance on %s: %s", dir, strerror(-r));
 		}
@@ -225,7 +196,6 @@ int setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u)
 	r = hide_dir(INSTANCE_ROOT);
 	if (r < 0)
 		die(-r, "hide " INSTANCE_ROOT ": %s", strerror(-r));
-	return 0;
 }
 
 /*
@@ -235,22 +205,14 @@ int setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u)
  */
 static int mount_fresh(const char *fstype, const char *path)
 {
-	_cleanup_close_ int target = -1, fs = -1, mfd = -1;
+	_cleanup_close_ int target = -1, mfd = -1;
 	char why[256];
 
 	target = nsi_walk_root(path, NSI_WALK_DIR, why, sizeof(why));
 	if (target < 0)
 		return target;
-	fs = fsopen(fstype, FSOPEN_CLOEXEC);
-	if (fs < 0)
-		return -errno;
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return -errno;
-	mfd = fsmount(fs, FSMOUNT_CLOEXEC,
-		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-	if (mfd < 0)
-		return -errno;
-	return attach(mfd, target);
+	mfd = mountfd_new(fstype, NULL, MOUNT_ATTR_NOEXEC);
+	return mfd < 0 ? mfd : mountfd_attach(mfd, target);
 }
 
 int setup_mqueue(void)

@@ -33,6 +33,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "helper.h"
+#include "mountfd.h"
 #include "hostnet.h"
 #include "lease.h"
 #include "netns.h"
@@ -391,11 +392,6 @@ static void lease_one(const struct nsi_settings *s, uid_t uid)
 static void stage_resolv(const struct nsi_settings *s, uid_t uid)
 {
 	_cleanup_close_ int fd = -1;
-	struct mount_attr attr = {
-		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-			    MOUNT_ATTR_NOEXEC,
-		.propagation = MS_PRIVATE,
-	};
 	char text[512];
 	size_t o;
 
@@ -412,12 +408,14 @@ static void stage_resolv(const struct nsi_settings *s, uid_t uid)
 		die(errno, "network.dns: creating " NSI_RUN_DIR "/%s: %m", net.resolv_name);
 	if (nsi_write_all(fd, text, strlen(text)) < 0 || fchmod(fd, 0644) < 0)
 		die(errno, "network.dns: writing " NSI_RUN_DIR "/%s: %m", net.resolv_name);
-	net.resolv_tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (net.resolv_tree < 0)
-		die(errno, "network.dns: open_tree: %m");
 	/* Private: the copy of /run's mount must not join its peer group. */
-	if (mount_setattr(net.resolv_tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-		die(errno, "network.dns: mount_setattr: %m");
+	net.resolv_tree = mountfd_clone(fd, false,
+					MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+						MOUNT_ATTR_NOEXEC,
+					MS_PRIVATE);
+	if (net.resolv_tree < 0)
+		die(-net.resolv_tree, "network.dns: cloning the resolver file: %s",
+		    strerror(-net.resolv_tree));
 }
 
 void net_prepare(const struct nsi_settings *s, uid_t uid)
@@ -535,6 +533,7 @@ static void attach_resolv(void)
 	_cleanup_close_ int etc = -1, target = -1;
 	char why[512];
 	struct stat st;
+	int r;
 
 	etc = nsi_walk_root("/etc", NSI_WALK_DIR, why, sizeof(why));
 	if (etc < 0)
@@ -548,20 +547,20 @@ static void attach_resolv(void)
 		die(errno, "network.dns: /etc/resolv.conf: %m");
 	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
 		die(EINVAL, "network.dns: /etc/resolv.conf is not a file");
-	if (move_mount(net.resolv_tree, "", target, "",
-		       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) == 0)
+	r = mountfd_attach(net.resolv_tree, target);
+	if (r == 0)
 		goto done;
 	if (!S_ISLNK(st.st_mode))
-		die(errno, "network.dns: mount over /etc/resolv.conf: %m");
+		die(-r, "network.dns: mount over /etc/resolv.conf: %s", strerror(-r));
 	nsi_closep(&target);
 	target = nsi_walk_root("/etc/resolv.conf", NSI_WALK_FOLLOW_LAST, why, sizeof(why));
 	if (target < 0)
 		die(-target, "network.dns: %s", why);
 	if (fstat(target, &st) < 0 || !S_ISREG(st.st_mode))
 		die(EINVAL, "network.dns: /etc/resolv.conf does not lead to a regular file");
-	if (move_mount(net.resolv_tree, "", target, "",
-		       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		die(errno, "network.dns: mount over the target of /etc/resolv.conf: %m");
+	r = mountfd_attach(net.resolv_tree, target);
+	if (r < 0)
+		die(-r, "network.dns: mount over the target of /etc/resolv.conf: %s", strerror(-r));
 done:
 	nsi_closep(&net.resolv_tree);
 	net.resolv_tree = -1;

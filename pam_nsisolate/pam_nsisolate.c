@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
@@ -18,11 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +27,7 @@
 #include <security/pam_modules.h>
 #include <security/pam_modutil.h>
 
+#include "capbset.h"
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
@@ -40,7 +37,6 @@
 
 #define DATA_KEY "pam_nsisolate_session"
 #define LOCK_TIMEOUT_MS 15000
-#define HELPER_TIMEOUT_MS 15000
 
 #ifndef NSI_HELPER_PATH
 #error "NSI_HELPER_PATH must be set by the build"
@@ -188,13 +184,7 @@ static int join_set(const int fds[NSI_NS_COUNT], bool userns, gid_t user_gid)
 		return -errno;
 	if ((!keep_gid && setresgid(0, 0, 0) < 0) || setresuid(0, 0, 0) < 0)
 		return -errno;
-	for (int c = 0; c < 64; c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
-			if (errno == EINVAL && c > 0)
-				break;
-			return -errno;
-		}
-	return 0;
+	return nsi_capbset_drop(0);
 }
 
 static void atfork_child(void)
@@ -267,151 +257,6 @@ static int parse_opts(pam_handle_t *ph, int argc, const char **argv, struct opts
 
 /* ---- spawning the helper without copying the opener's memory ---- */
 
-struct spawn {
-	int in, out, err;
-	char *helper_stack; /* top of the helper's stack, below the waiter's */
-};
-
-static int place_fd(int from, int to)
-{
-	if (from == to)
-		return fcntl(to, F_SETFD, 0);
-	return dup2(from, to) < 0 ? -1 : 0;
-}
-
-/* The helper: on its own stack in the opener's memory until execve; no allocation, no locks. */
-static int helper_exec(void *arg)
-{
-	const struct spawn *sp = arg;
-	char *const argv[] = { (char *)"nsisolate-helper", NULL };
-	char *const envp[] = { NULL };
-
-	if (place_fd(sp->in, 0) < 0 || place_fd(sp->out, 1) < 0 || place_fd(sp->err, 2) < 0)
-		_exit(127);
-	close_range(3, ~0u, 0);
-	/*
-	 * A setuid opener (su run by a user) has the user as its real uid:
-	 * the helper starts as root through and through, with no
-	 * supplementary groups. Raw system calls: glibc's wrappers would
-	 * broadcast the change to the opener's threads, whose memory this is.
-	 */
-	if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, 0, 0, 0) < 0 ||
-	    syscall(SYS_setresuid, 0, 0, 0) < 0)
-		_exit(127);
-	execve(NSI_HELPER_PATH, argv, envp);
-	_exit(127);
-}
-
-/*
- * The waiter: the opener's direct child, in its memory while the opening
- * thread is suspended (CLONE_VFORK). execve() resets a process's exit
- * signal to SIGCHLD, so the helper cannot be the opener's child without
- * signalling the application; the waiter never execs, exits with signal 0,
- * and bounds the helper's run time.
- */
-static int helper_waiter(void *arg)
-{
-	const struct spawn *sp = arg;
-	struct pollfd pf = { .events = POLLIN };
-	int pidfd = -1;
-	siginfo_t si;
-
-	if (clone(helper_exec, sp->helper_stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
-		  arg, &pidfd) < 0)
-		_exit(127);
-	pf.fd = pidfd;
-	if (poll(&pf, 1, HELPER_TIMEOUT_MS) == 0)
-		(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-	if (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0)
-		_exit(127);
-	_exit(si.si_code == CLD_EXITED ? si.si_status : 126);
-}
-
-static int fd_above_2(int fd)
-{
-	int n;
-
-	if (fd < 0 || fd > 2)
-		return fd;
-	n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	close(fd);
-	return n;
-}
-
-static int run_helper(const struct nsi_request *req, struct nsi_reply *rep)
-{
-	_cleanup_close_ int in_r = -1, in_w = -1, out_r = -1, out_w = -1, null = -1, pidfd = -1;
-	int p[2], r;
-	const size_t stack_size = 64 * 1024;
-	struct spawn sp;
-	sigset_t all, old;
-	siginfo_t si;
-	void *stack;
-	ssize_t n;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	in_r = fd_above_2(p[0]);
-	in_w = fd_above_2(p[1]);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	out_r = fd_above_2(p[0]);
-	out_w = fd_above_2(p[1]);
-	/* Read only after the helper is gone: never block on a pipe end someone kept. */
-	if (out_r >= 0 && fcntl(out_r, F_SETFL, O_NONBLOCK) < 0)
-		return -errno;
-	null = fd_above_2(open("/dev/null", O_WRONLY | O_CLOEXEC));
-	if (in_r < 0 || in_w < 0 || out_r < 0 || out_w < 0 || null < 0)
-		return -EMFILE;
-	/* The request fits the pipe buffer: write it all, then EOF. */
-	r = nsi_write_all(in_w, req, sizeof(*req));
-	if (r < 0)
-		return r;
-	nsi_closep(&in_w);
-	in_w = -1;
-
-	stack = mmap(NULL, 2 * stack_size, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED)
-		return -errno;
-	sp = (struct spawn){ in_r, out_w, null, (char *)stack + stack_size };
-	/*
-	 * CLONE_VM|CLONE_VFORK: no copy of a large opener, and this thread
-	 * waits until the waiter is done; exit signal 0: no SIGCHLD reaches the
-	 * application. Signals stay blocked in both children, so no handler of
-	 * the opener runs on their stacks.
-	 */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = clone(helper_waiter, (char *)stack + 2 * stack_size,
-		  CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &sp, &pidfd);
-	r = r < 0 ? -errno : 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	munmap(stack, 2 * stack_size);
-	if (r < 0)
-		return r;
-	nsi_closep(&out_w);
-	out_w = -1;
-	/* Reap exactly our child: through its pidfd, never waitpid(-1). */
-	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR)
-		;
-	/* The helper has exited: its reply, if any, sits in the pipe. */
-	n = nsi_read_full(out_r, rep, sizeof(*rep));
-	if (n == -EAGAIN)
-		n = 0;
-	if (n < 0)
-		return (int)n;
-	if (n != (ssize_t)sizeof(*rep) || rep->magic != NSI_PROTO_MAGIC ||
-	    rep->version != NSI_PROTO_VERSION || !nsi_field_ok(rep->msg, sizeof(rep->msg))) {
-		snprintf(rep->msg, sizeof(rep->msg), "helper %s failed (exit %d) without a reply",
-			 NSI_HELPER_PATH, si.si_status);
-		return -EPROTO;
-	}
-	if (rep->status > 0)
-		return -EPROTO;
-	return rep->status;
-}
-
 /* ---- open ---- */
 
 static bool user_name_ok(const char *n)
@@ -444,20 +289,15 @@ struct login {
  */
 static int end_network(pam_handle_t *ph, int run, uid_t uid, const char *user, const char *config)
 {
-	struct nsi_request req = { 0 };
+	struct nsi_request req;
 	struct nsi_reply rep = { 0 };
 	int r;
 
 	if (!nsi_net_leftovers(run, uid))
 		return 0;
-	req.magic = NSI_PROTO_MAGIC;
-	req.version = NSI_PROTO_VERSION;
-	req.size = sizeof(req);
-	req.op = NSI_OP_TEARDOWN;
-	req.uid = uid;
-	snprintf(req.user, sizeof(req.user), "%s", user);
-	snprintf(req.config, sizeof(req.config), "%s", config);
-	r = run_helper(&req, &rep);
+	r = nsi_request_init(&req, NSI_OP_TEARDOWN, uid, user, NULL, config);
+	if (r == 0)
+		r = nsi_helper_run(&req, &rep);
 	if (r < 0)
 		pam_syslog(ph, LOG_ERR, "removing the network of the set of %s (uid %u): %s", user,
 			   (unsigned)uid, rep.msg[0] ? rep.msg : strerror(-r));
@@ -465,33 +305,30 @@ static int end_network(pam_handle_t *ph, int run, uid_t uid, const char *user, c
 }
 
 static int create_set(pam_handle_t *ph, const struct login *l, struct nsi_state *st, int *ret_pidfd,
-		      char *msg, size_t msglen)
+		      char *why, size_t whylen)
 {
-	struct nsi_request req = { 0 };
+	struct nsi_request req;
 	struct nsi_reply rep = { 0 };
 	int r, pidfd;
 
-	req.magic = NSI_PROTO_MAGIC;
-	req.version = NSI_PROTO_VERSION;
-	req.size = sizeof(req);
-	req.op = NSI_OP_CREATE;
-	req.uid = l->pw->pw_uid;
+	r = nsi_request_init(&req, NSI_OP_CREATE, l->pw->pw_uid, l->pw->pw_name, l->service,
+			     l->config);
+	if (r < 0) {
+		snprintf(why, whylen, "user, service or policy path too long for the helper");
+		return r;
+	}
 	req.settings_hash = nsi_settings_hash(&l->res->settings);
 	req.groups_hash = nsi_set_groups_hash(&l->res->settings, l->groups, l->ngroups);
-	snprintf(req.user, sizeof(req.user), "%s", l->pw->pw_name);
-	snprintf(req.service, sizeof(req.service), "%s", l->service ? l->service : "");
-	snprintf(req.config, sizeof(req.config), "%s", l->config);
-
-	r = run_helper(&req, &rep);
+	r = nsi_helper_run(&req, &rep);
 	if (r < 0) {
-		snprintf(msg, msglen, "helper: %s", rep.msg[0] ? rep.msg : strerror(-r));
+		snprintf(why, whylen, "helper: %s", rep.msg[0] ? rep.msg : strerror(-r));
 		return r;
 	}
 	if (rep.msg[0])
 		pam_syslog(ph, LOG_NOTICE, "set for %s: %s", l->pw->pw_name, rep.msg);
 	pidfd = nsi_pin_process(rep.keeper_pid, rep.keeper_start);
 	if (pidfd < 0) {
-		snprintf(msg, msglen, "keeper %d is gone", rep.keeper_pid);
+		snprintf(why, whylen, "keeper %d is gone", rep.keeper_pid);
 		return pidfd;
 	}
 	memset(st, 0, sizeof(*st));
@@ -510,7 +347,7 @@ static int create_set(pam_handle_t *ph, const struct login *l, struct nsi_state 
 
 		if (!k || !self) {
 			close(pidfd);
-			snprintf(msg, msglen, "cannot read the keeper's %s namespace",
+			snprintf(why, whylen, "cannot read the keeper's %s namespace",
 				 nsi_ns_types[i].name);
 			return -ESRCH;
 		}
@@ -544,8 +381,8 @@ static const char *mismatch(const struct nsi_state *st, const struct login *l, c
 	return NULL;
 }
 
-static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l, char *msg,
-		   size_t msglen)
+static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l, char *why,
+		   size_t whylen)
 {
 	_cleanup_close_ int run = -1, lock = -1, pidfd = -1;
 	_cleanup_free_ struct nsi_state *st = NULL;
@@ -553,10 +390,10 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	int fds[NSI_NS_COUNT], r;
 	bool created = false, have;
 	uint64_t self_start;
-	char why[256];
+	char diff[256];
 
 	if (armed.armed) {
-		snprintf(msg, msglen, "this process already holds an isolated session");
+		snprintf(why, whylen, "this process already holds an isolated session");
 		return -EALREADY;
 	}
 	st = calloc(1, sizeof(*st));
@@ -564,19 +401,19 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		return -ENOMEM;
 	run = nsi_run_dir_open();
 	if (run < 0) {
-		snprintf(msg, msglen, NSI_RUN_DIR ": %s",
+		snprintf(why, whylen, NSI_RUN_DIR ": %s",
 			 run == -EPERM ? "not owned by root with mode 0700" : strerror(-run));
 		return run;
 	}
 	lock = nsi_lock_uid(run, l->pw->pw_uid, LOCK_TIMEOUT_MS);
 	if (lock < 0) {
-		snprintf(msg, msglen, "cannot lock the set of uid %u: %s", (unsigned)l->pw->pw_uid,
+		snprintf(why, whylen, "cannot lock the set of uid %u: %s", (unsigned)l->pw->pw_uid,
 			 strerror(-lock));
 		return lock;
 	}
 	r = nsi_state_read(run, l->pw->pw_uid, st);
 	if (r < 0 && r != -ENOENT) {
-		snprintf(msg, msglen, NSI_RUN_DIR "/%u.state: unreadable (%s)",
+		snprintf(why, whylen, NSI_RUN_DIR "/%u.state: unreadable (%s)",
 			 (unsigned)l->pw->pw_uid, strerror(-r));
 		return r;
 	}
@@ -592,7 +429,7 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 				   st->user, (unsigned)st->uid, (int)st->keeper_pid,
 				   r < 0 ? " (incomplete)" : "");
 			if (r < 0) {
-				snprintf(msg, msglen, "cannot end the previous set: %s",
+				snprintf(why, whylen, "cannot end the previous set: %s",
 					 strerror(-r));
 				return r;
 			}
@@ -610,14 +447,14 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 			nsi_closep(&pidfd);
 			pidfd = -1;
 			have = false;
-		} else if (mismatch(st, l, why, sizeof(why))) {
-			snprintf(msg, msglen, "%s; run \"nsisolate stop %s\" or end its sessions",
-				 why, l->pw->pw_name);
+		} else if (mismatch(st, l, diff, sizeof(diff))) {
+			snprintf(why, whylen, "%s; run \"nsisolate stop %s\" or end its sessions",
+				 diff, l->pw->pw_name);
 			return -EBUSY;
 		}
 	}
 	if (!have) {
-		r = create_set(ph, l, st, &pidfd, msg, msglen);
+		r = create_set(ph, l, st, &pidfd, why, whylen);
 		if (r < 0) {
 			/* No set and no state: what the helper leased goes, the lock file too. */
 			(void)end_network(ph, run, l->pw->pw_uid, l->pw->pw_name, l->config);
@@ -631,27 +468,27 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	    !!st->ns_ino[NSI_NS_USER] != l->res->settings.userns.enable ||
 	    !!st->ns_ino[NSI_NS_PID] != l->res->settings.pid ||
 	    !!st->ns_ino[NSI_NS_NET] != (l->res->settings.network.mode != NSI_NET_HOST)) {
-		snprintf(msg, msglen, "the set of uid %u lacks its namespaces", (unsigned)st->uid);
+		snprintf(why, whylen, "the set of uid %u lacks its namespaces", (unsigned)st->uid);
 		r = -EINVAL;
 		goto undo;
 	}
 	r = nsi_set_open_ns(st, pidfd, fds);
 	if (r < 0) {
-		snprintf(msg, msglen, "cannot open the namespaces of keeper %d",
+		snprintf(why, whylen, "cannot open the namespaces of keeper %d",
 			 (int)st->keeper_pid);
 		goto undo;
 	}
 	r = nsi_proc_start(getpid(), &self_start);
 	if (r < 0 || st->nsessions >= NSI_MAX_SESSIONS) {
 		r = r < 0 ? r : -EUSERS;
-		snprintf(msg, msglen, "cannot record the session: %s", strerror(-r));
+		snprintf(why, whylen, "cannot record the session: %s", strerror(-r));
 		goto undo_fds;
 	}
 	st->sessions[st->nsessions++] = (struct nsi_session_rec){ getpid(), self_start };
 	st->linger = l->res->settings.on_last_logout == NSI_LAST_LINGER;
 	r = nsi_state_write(run, st);
 	if (r < 0) {
-		snprintf(msg, msglen, "cannot write " NSI_RUN_DIR "/%u.state: %s",
+		snprintf(why, whylen, "cannot write " NSI_RUN_DIR "/%u.state: %s",
 			 (unsigned)st->uid, strerror(-r));
 		/* A set made for this login goes with it (/run full: no keeper left behind). */
 		goto undo_record;
@@ -686,7 +523,7 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		for (size_t i = 0; i < NSI_NS_COUNT; i++)
 			nsi_closep(&fds[i]);
 		if (r < 0) {
-			snprintf(msg, msglen, "cannot join the set: %s", strerror(-r));
+			snprintf(why, whylen, "cannot join the set: %s", strerror(-r));
 			(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
 			st->nsessions--;
 			(void)nsi_state_write(run, st);
@@ -719,7 +556,7 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 			r = -errno;
 			nsi_closep(&armed.host_pid);
 			armed.host_pid = -1;
-			snprintf(msg, msglen, "cannot enter the set's PID namespace: %s",
+			snprintf(why, whylen, "cannot enter the set's PID namespace: %s",
 				 strerror(-r));
 			(void)pam_set_data(ph, DATA_KEY, NULL, NULL);
 			goto undo_record;
@@ -794,7 +631,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 	gid_t groups[NSI_MAX_GROUPS];
 	int ngroups = -1, r, ret;
 	struct nsi_resolved *res = NULL;
-	char msg[512] = "", err[512];
+	char why[512] = "";
 	struct login l;
 
 	(void)flags;
@@ -855,10 +692,10 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 						   .groups = ngroups < 0 ? NULL : groups,
 						   .ngroups = ngroups < 0 ? 0 : (size_t)ngroups,
 						   .service = svc },
-			       res, err, sizeof(err));
+			       res, why, sizeof(why));
 	nsi_config_free(cf);
 	if (r < 0) {
-		pam_syslog(ph, LOG_ERR, "refused %s: %s", pw->pw_name, err);
+		pam_syslog(ph, LOG_ERR, "refused %s: %s", pw->pw_name, why);
 		free(res);
 		return PAM_SERVICE_ERR;
 	}
@@ -875,7 +712,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 		 * in this process and forks only its closer, (sd-pam): armed,
 		 * the fork handler would move the closer and nothing else.
 		 */
-		snprintf(msg, sizeof(msg),
+		snprintf(why, sizeof(why),
 			 "service %s is started by systemd (a PAMName= unit), which runs the "
 			 "session in the opening process: add the option \"opener\" to its "
 			 "module line",
@@ -885,7 +722,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 	}
 	if (o.opener && res->settings.pid) {
 		/* A running process cannot move into a PID namespace. */
-		snprintf(msg, sizeof(msg),
+		snprintf(why, sizeof(why),
 			 "policy %s has pid = true: a set with a PID namespace cannot take "
 			 "the opener itself (service %s)",
 			 res->policy[0] ? res->policy : "(defaults)",
@@ -907,22 +744,22 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 			    .groups = groups,
 			    .ngroups = (size_t)ngroups,
 			    .res = res };
-	r = do_open(ph, &o, &l, msg, sizeof(msg));
+	r = do_open(ph, &o, &l, why, sizeof(why));
 refuse:
 	if (r == 0) {
 		ret = PAM_SUCCESS;
 	} else if (r == -EBUSY) {
 		pam_syslog(ph, LOG_ERR, "refused %s (uid %u): %s", pw->pw_name,
-			   (unsigned)pw->pw_uid, msg);
+			   (unsigned)pw->pw_uid, why);
 		ret = PAM_SESSION_ERR;
 	} else if (res->settings.on_error == NSI_ONERR_ALLOW) {
 		pam_syslog(ph, LOG_WARNING,
 			   "%s (uid %u) logs in WITHOUT isolation (on_error = \"allow\"): %s",
-			   pw->pw_name, (unsigned)pw->pw_uid, msg[0] ? msg : strerror(-r));
+			   pw->pw_name, (unsigned)pw->pw_uid, why[0] ? why : strerror(-r));
 		ret = PAM_SUCCESS;
 	} else {
 		pam_syslog(ph, LOG_ERR, "refused %s (uid %u): %s", pw->pw_name,
-			   (unsigned)pw->pw_uid, msg[0] ? msg : strerror(-r));
+			   (unsigned)pw->pw_uid, why[0] ? why : strerror(-r));
 		ret = errno_to_pam(r);
 	}
 	free(res);

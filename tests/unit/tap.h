@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static unsigned tap_run, tap_failed;
@@ -98,6 +99,30 @@ static inline int done_testing(void)
 	fflush(stdout);
 	return tap_failed ? 1 : 0;
 }
+
+/*
+ * snprintf into an array that must hold the whole result (a path built from
+ * a temporary directory): a result that does not fit is a broken test, so
+ * it stops the run instead of testing a truncated name.
+ */
+static inline void tap_bprintf(const char *file, int line, char *buf, size_t size, const char *fmt,
+			       ...) __attribute__((format(printf, 5, 6)));
+static inline void tap_bprintf(const char *file, int line, char *buf, size_t size, const char *fmt,
+			       ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size) {
+		printf("Bail out! %s:%d: a test path does not fit in %zu bytes\n", file, line,
+		       size);
+		exit(1);
+	}
+}
+#define bprintf(buf, ...) tap_bprintf(__FILE__, __LINE__, (buf), sizeof(buf), __VA_ARGS__)
 
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 #define is_str(got, exp, ...) tap_is_str((got), (exp), __FILE__, __LINE__, __VA_ARGS__)

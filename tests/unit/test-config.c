@@ -365,7 +365,7 @@ static void load_text(struct loaded *l, const char *text)
 	char path[PATH_MAX];
 
 	new_case(l->dir, sizeof(l->dir));
-	snprintf(path, sizeof(path), "%s/nsisolate.conf", l->dir);
+	bprintf(path, "%s/nsisolate.conf", l->dir);
 	if (!put(path, text, 0644))
 		bail(path);
 	load_path(l, path);
@@ -403,8 +403,8 @@ static void check_dropins(const char *desc, const char *main_text, size_t n,
 	char path[PATH_MAX], dpath[PATH_MAX * 2];
 
 	new_case(l.dir, sizeof(l.dir));
-	snprintf(path, sizeof(path), "%s/nsisolate.conf", l.dir);
-	snprintf(x.dir, sizeof(x.dir), "%s/nsisolate.d", l.dir);
+	bprintf(path, "%s/nsisolate.conf", l.dir);
+	bprintf(x.dir, "%s/nsisolate.d", l.dir);
 	if (!put(path, main_text, 0644) || mkdir(x.dir, 0755) < 0)
 		bail(path);
 	x.main = path;
@@ -1283,7 +1283,7 @@ static void test_errors(void)
 		char inc[PATH_MAX], cfg[PATH_MAX * 2];
 
 		new_case(l.dir, sizeof(l.dir));
-		snprintf(inc, sizeof(inc), "%s/inc.conf", l.dir);
+		bprintf(inc, "%s/inc.conf", l.dir);
 		if (!put(inc, "bogus = 1;\n", 0644))
 			bail(inc);
 		snprintf(cfg, sizeof(cfg),
@@ -2124,8 +2124,8 @@ static void test_unsafe_files(void)
 
 	/* Symlink as the config file, even to a good file. */
 	new_case(l.dir, sizeof(l.dir));
-	snprintf(target, sizeof(target), "%s/real.conf", l.dir);
-	snprintf(path, sizeof(path), "%s/nsisolate.conf", l.dir);
+	bprintf(target, "%s/real.conf", l.dir);
+	bprintf(path, "%s/nsisolate.conf", l.dir);
 	if (!put(target, "version = 1;\n", 0644) || symlink(target, path) < 0)
 		bail(path);
 	load_path(&l, path);
@@ -2168,7 +2168,7 @@ static void test_unsafe_files(void)
 	unload(&l);
 
 	new_case(l.dir, sizeof(l.dir));
-	snprintf(path, sizeof(path), "%s/nsisolate.conf", l.dir);
+	bprintf(path, "%s/nsisolate.conf", l.dir);
 	if (mkfifo(path, 0644) < 0)
 		bail(path);
 	alarm(10); /* a blocking open would hang here: the watchdog kills the test */
@@ -2179,7 +2179,7 @@ static void test_unsafe_files(void)
 	unload(&l);
 
 	new_case(l.dir, sizeof(l.dir));
-	snprintf(path, sizeof(path), "%s/nsisolate.conf", l.dir);
+	bprintf(path, "%s/nsisolate.conf", l.dir);
 	if (mkdir(path, 0755) < 0)
 		bail(path);
 	load_path(&l, path);
@@ -2188,7 +2188,7 @@ static void test_unsafe_files(void)
 	unload(&l);
 
 	new_case(l.dir, sizeof(l.dir));
-	snprintf(path, sizeof(path), "%s/nsisolate.conf", l.dir);
+	bprintf(path, "%s/nsisolate.conf", l.dir);
 	load_path(&l, path);
 	check_file_error("a missing config file is an error", &l, path,
 			 "No such file or directory");
@@ -2247,7 +2247,7 @@ static void test_unsafe_files(void)
 	}
 
 	new_case(l.dir, sizeof(l.dir));
-	snprintf(path, sizeof(path), "%s/nsisolate.conf", l.dir);
+	bprintf(path, "%s/nsisolate.conf", l.dir);
 	{
 		_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 
@@ -2264,24 +2264,23 @@ static void test_unsafe_files(void)
 	unload(&l);
 
 	new_case(l.dir, sizeof(l.dir));
-	snprintf(path, sizeof(path), "%s//nsisolate.conf", l.dir);
+	bprintf(path, "%s//nsisolate.conf", l.dir);
 	load_path(&l, path);
 	check_file_error("a config path with // is refused", &l, path,
 			 "not a normalized absolute path");
 	unload(&l);
 
 	new_case(l.dir, sizeof(l.dir));
-	snprintf(path, sizeof(path), "%s/nope/nsisolate.conf", l.dir);
-	snprintf(target, sizeof(target), "%s/nope: component 'nope': No such file or directory",
-		 l.dir);
+	bprintf(path, "%s/nope/nsisolate.conf", l.dir);
+	bprintf(target, "%s/nope: component 'nope': No such file or directory", l.dir);
 	load_path(&l, path);
 	check_file_error("a missing parent directory is an error", &l, path, target);
 	unload(&l);
 
 	/* Directories on the way. */
 	new_case(l.dir, sizeof(l.dir));
-	snprintf(sub, sizeof(sub), "%s/ww", l.dir);
-	snprintf(path, sizeof(path), "%s/ww/nsisolate.conf", l.dir);
+	bprintf(sub, "%s/ww", l.dir);
+	bprintf(path, "%s/ww/nsisolate.conf", l.dir);
 	if (mkdir(sub, 0777) < 0 || chmod(sub, 0777) < 0 || !put(path, "version = 1;\n", 0644))
 		bail(sub);
 	load_path(&l, path);
@@ -2313,15 +2312,14 @@ static void test_unsafe_files(void)
 
 	/* Deeper: a directory others can write, passed through on the way to the parent. */
 	new_case(l.dir, sizeof(l.dir));
-	snprintf(sub, sizeof(sub), "%s/ww", l.dir);
-	snprintf(target, sizeof(target), "%s/ww/etc", l.dir);
-	snprintf(path, sizeof(path), "%s/ww/etc/nsisolate.conf", l.dir);
+	bprintf(sub, "%s/ww", l.dir);
+	bprintf(target, "%s/ww/etc", l.dir);
+	bprintf(path, "%s/ww/etc/nsisolate.conf", l.dir);
 	if (mkdir(sub, 0777) < 0 || chmod(sub, 0777) < 0 || mkdir(target, 0755) < 0 ||
 	    !put(path, "version = 1;\n", 0644))
 		bail(sub);
 	load_path(&l, path);
-	snprintf(sub, sizeof(sub),
-		 "%s: directory 'ww' is not owned by root or is writable by others", target);
+	bprintf(sub, "%s: directory 'ww' is not owned by root or is writable by others", target);
 	check_file_error("a directory writable by others above the parent is refused", &l, path,
 			 sub);
 	unload(&l);
@@ -2358,8 +2356,8 @@ static void test_dropins(void)
 		size_t n;
 
 		new_case(dir, sizeof(dir));
-		snprintf(main_path, sizeof(main_path), "%s/nsisolate.conf", dir);
-		snprintf(path, sizeof(path), "%s/nsisolate.d", dir);
+		bprintf(main_path, "%s/nsisolate.conf", dir);
+		bprintf(path, "%s/nsisolate.d", dir);
 		if (!put(main_path,
 			 "version = 1;\npolicies = ( { name = \"main\"; match = { users = "
 			 "[\"root\"]; }; "
@@ -2461,7 +2459,7 @@ static void test_dropins(void)
 
 	/* Unsafe drop-in files and directories. */
 	new_case(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/nsisolate.conf", dir);
+	bprintf(path, "%s/nsisolate.conf", dir);
 	snprintf(f, sizeof(f), "%s/nsisolate.d", dir);
 	if (!put(path, "version = 1;\n", 0644) || mkdir(f, 0755) < 0)
 		bail(f);
@@ -2542,7 +2540,7 @@ static void test_dropins(void)
 
 	/* More drop-ins than the limit. */
 	new_case(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/nsisolate.conf", dir);
+	bprintf(path, "%s/nsisolate.conf", dir);
 	snprintf(f, sizeof(f), "%s/nsisolate.d", dir);
 	if (!put(path, "version = 1;\n", 0644) || mkdir(f, 0755) < 0)
 		bail(f);
@@ -2559,7 +2557,7 @@ static void test_dropins(void)
 
 	/* The drop-in directory of a file not named *.conf is NAME.d. */
 	new_case(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/policy", dir);
+	bprintf(path, "%s/policy", dir);
 	snprintf(f, sizeof(f), "%s/policy.d", dir);
 	if (!put(path, "version = 1;\n", 0644) || mkdir(f, 0755) < 0)
 		bail(f);

@@ -496,10 +496,10 @@ int main(void)
 	put(etc, "svc", "session required pam_nsisolate.so\nsession include a\n");
 	run(1, "svc");
 	is_int(rc, 1, "an include loop in a stack with the module: exit 1");
-	snprintf(line, sizeof(line),
-		 "%s/b:1: include loop: %s/a -> %s/b -> %s/a: Linux-PAM fails the whole stack: "
-		 "the session stack cannot be checked (svc)",
-		 etc, etc, etc, etc);
+	bprintf(line,
+		"%s/b:1: include loop: %s/a -> %s/b -> %s/a: Linux-PAM fails the whole stack: "
+		"the session stack cannot be checked (svc)",
+		etc, etc, etc, etc);
 	has_line(err, line, "the loop is shown, at the line closing it");
 	put(etc, "svc", "session include a\n");
 	run(1, "svc");

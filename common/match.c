@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Policies and matching: the match group's checks at load time, and at login
+ * the first policy whose match holds for the user, merged over the defaults.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "confparse.h"
+
+bool cfg_name_valid(const char *s, size_t max, const char *extra)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > max)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr(extra, *p))
+			return false;
+	return true;
+}
+
+void cfg_check_match(struct ctx *c, const config_setting_t *m)
+{
+	for (int i = 0; i < config_setting_length(m); i++) {
+		const config_setting_t *e = config_setting_get_elem(m, (unsigned)i);
+		const char *name = config_setting_name(e);
+		char key[CFG_KEYBUF];
+		int n;
+
+		cfg_keyname(key, "match", name);
+		if (strcmp(name, "users") && strcmp(name, "groups") && strcmp(name, "services")) {
+			cfg_unknown_key(c, e, key);
+			continue;
+		}
+		n = cfg_get_strings(c, e, key, 256);
+		if (n == 0)
+			cfg_err(c, cfg_line(e), "%s: empty list matches nobody", key);
+		for (int j = 0; j < n; j++) {
+			const char *v = config_setting_get_string_elem(e, j);
+
+			if (!cfg_name_valid(v, 64, "._-")) {
+				cfg_err(c, cfg_elem_line(e, j), "%s: \"%s\" is not a valid name",
+					key, v);
+				continue;
+			}
+			if (!strcmp(name, "users") && !nsi_nss_user(v, 0, NULL, 0))
+				cfg_warn(c, cfg_elem_line(e, j), "%s: unknown user \"%s\"", key, v);
+			else if (!strcmp(name, "groups") && !nsi_nss_group(v, 0, NULL, NULL, 0))
+				cfg_warn(c, cfg_elem_line(e, j), "%s: unknown group \"%s\"", key,
+					 v);
+		}
+	}
+}
+
+size_t nsi_config_npolicies(const struct nsi_config *cf)
+{
+	return cf->npol;
+}
+
+bool nsi_config_matches_groups(const struct nsi_config *cf)
+{
+	for (size_t i = 0; i < cf->npol; i++)
+		if (cf->pol[i].match && config_setting_get_member(cf->pol[i].match, "groups"))
+			return true;
+	return false;
+}
+
+/* Which alternative of KEY holds, or NULL. */
+static const char *match_key(const config_setting_t *m, const char *key, const struct nsi_user *u)
+{
+	const config_setting_t *list = config_setting_get_member(m, key);
+
+	if (!list)
+		return "";
+	for (int i = 0; i < config_setting_length(list); i++) {
+		const char *v = config_setting_get_string_elem(list, i);
+
+		if (!v)
+			continue;
+		if (!strcmp(key, "users") && !strcmp(v, u->name))
+			return v;
+		if (!strcmp(key, "services") && u->service && !strcmp(v, u->service))
+			return v;
+		if (!strcmp(key, "groups")) {
+			gid_t gid;
+
+			if (!nsi_nss_group(v, 0, &gid, NULL, 0))
+				continue;
+			for (size_t j = 0; j < u->ngroups; j++)
+				if (u->groups[j] == gid)
+					return v;
+			if (gid == u->gid)
+				return v;
+		}
+	}
+	return NULL;
+}
+
+int nsi_config_resolve(const struct nsi_config *cf, const struct nsi_user *u,
+		       struct nsi_resolved *out, char *why, size_t whylen)
+{
+	struct ctx silent = { 0 };
+	const struct nsi_policy_ref *hit = NULL;
+	char matched[256] = "";
+
+	memset(out, 0, sizeof(*out));
+	nsi_settings_builtin(&out->settings);
+	if (cf->defaults)
+		cfg_apply_settings(&silent, cf->defaults, &out->settings, false);
+
+	for (size_t i = 0; i < cf->npol && !hit; i++) {
+		const struct nsi_policy_ref *p = &cf->pol[i];
+		static const char *const keys[] = { "users", "groups", "services" };
+		size_t len = 0;
+		bool ok = true;
+
+		matched[0] = '\0';
+		for (size_t k = 0; k < NSI_ARRAY_SIZE(keys) && ok; k++) {
+			const char *v = p->match ? match_key(p->match, keys[k], u) : "";
+
+			if (!v)
+				ok = false;
+			else if (*v)
+				len += (size_t)snprintf(
+					matched + len,
+					len < sizeof(matched) ? sizeof(matched) - len : 0,
+					"%s%s \"%s\"", len ? ", " : "",
+					k == 0	 ? "user"
+					: k == 1 ? "group"
+						 : "service",
+					v);
+		}
+		if (ok)
+			hit = p;
+	}
+	if (hit) {
+		cfg_apply_settings(&silent, hit->group, &out->settings, true);
+		snprintf(out->policy, sizeof(out->policy), "%s", hit->name);
+		snprintf(out->file, sizeof(out->file), "%s", hit->file);
+		out->line = hit->line;
+		snprintf(out->why, sizeof(out->why), "policy \"%s\" (%s:%d) matched: %s", hit->name,
+			 hit->file, hit->line,
+			 *matched ? matched : "it has no match, so it matches everyone");
+	} else {
+		snprintf(out->why, sizeof(out->why), "no policy matched; the defaults apply");
+	}
+	if (u->uid == 0) {
+		out->settings.isolate = false;
+		snprintf(out->why + strlen(out->why), sizeof(out->why) - strlen(out->why),
+			 "; uid 0 is never isolated");
+	}
+	if (out->settings.isolate && out->settings.hostname[0]) {
+		char h[NSI_HOSTNAME_LEN];
+
+		if (nsi_hostname_expand(out->settings.hostname, u->name, h, sizeof(h)) < 0 ||
+		    !nsi_hostname_valid(h)) {
+			snprintf(why, whylen,
+				 "hostname \"%s\" expands to an invalid host name for user %s",
+				 out->settings.hostname, u->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int nsi_config_policy(const struct nsi_config *cf, size_t idx, struct nsi_resolved *out)
+{
+	struct ctx silent = { 0 };
+
+	if (idx >= cf->npol)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	nsi_settings_builtin(&out->settings);
+	if (cf->defaults)
+		cfg_apply_settings(&silent, cf->defaults, &out->settings, false);
+	cfg_apply_settings(&silent, cf->pol[idx].group, &out->settings, true);
+	snprintf(out->policy, sizeof(out->policy), "%s", cf->pol[idx].name);
+	snprintf(out->file, sizeof(out->file), "%s", cf->pol[idx].file);
+	out->line = cf->pol[idx].line;
+	return 0;
+}
+
+void nsi_config_defaults(const struct nsi_config *cf, struct nsi_settings *out)
+{
+	struct ctx silent = { 0 };
+
+	nsi_settings_builtin(out);
+	if (cf->defaults)
+		cfg_apply_settings(&silent, cf->defaults, out, false);
+}

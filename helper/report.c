@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The helper's one reply: die() with a reason, or success with the keeper
+ * and any notices collected on the way. Written once to stdout (the
+ * module's pipe), then the helper exits.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "helper.h"
+#include "proto.h"
+
+static struct nsi_reply reply = { .magic = NSI_PROTO_MAGIC, .version = NSI_PROTO_VERSION };
+static char notices[sizeof(reply.msg)];
+
+void notice(const char *fmt, ...)
+{
+	size_t len = strlen(notices);
+	va_list ap;
+
+	if (len && len + 2 < sizeof(notices)) {
+		strcat(notices, "; ");
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(notices + len, sizeof(notices) - len, fmt, ap);
+	va_end(ap);
+}
+
+_Noreturn void die(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reply.msg, sizeof(reply.msg), fmt, ap);
+	va_end(ap);
+	reply.status = -(err > 0 ? err : EIO);
+	(void)nsi_write_all(1, &reply, sizeof(reply));
+	_exit(1);
+}
+
+int reply_created(pid_t keeper, uint64_t keeper_start)
+{
+	reply.status = 0;
+	reply.keeper_pid = keeper;
+	reply.keeper_start = keeper_start;
+	memcpy(reply.msg, notices, sizeof(reply.msg));
+	return nsi_write_all(1, &reply, sizeof(reply));
+}
+
+_Noreturn void reply_done(int status, const char *why)
+{
+	if (status < 0)
+		die(-status, "%s", why[0] ? why : strerror(-status));
+	reply.status = 0;
+	memcpy(reply.msg, notices, sizeof(reply.msg));
+	_exit(nsi_write_all(1, &reply, sizeof(reply)) < 0);
+}
