@@ -17,6 +17,10 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
            -Wswitch-enum
 CFLAGS  ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -Icommon -DNSI_HELPER_PATH='"$(HELPER_PATH)"' -DNSI_VERSION='"$(VERSION)"'
+# A crash-test build only (tests/e2e/test-faults.sh): make B=build/fault NSI_FAULTS=1.
+ifeq ($(NSI_FAULTS),1)
+CPPFLAGS += -DNSI_FAULTS
+endif
 ALL_CFLAGS = -std=gnu11 $(WARN) -fPIC -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(CFLAGS)
 B := build
 
@@ -34,13 +38,16 @@ HOSTNET_OBJ := $(B)/common/hostnet.o
 
 TARGETS := $(B)/pam_nsisolate.so $(B)/nsisolate-helper $(B)/nsisolate
 
-.PHONY: all install uninstall deps check demo bench format format-check clean unit fuzz deb \
+.PHONY: all install uninstall deps check test stress demo bench format format-check clean unit fuzz deb \
 	systemd-image systemd-shell
 all: $(TARGETS)
 
-$(B)/%.o: %.c $(wildcard common/*.h helper/*.h cli/*.h)
+# Header dependencies come from the compiler (-MMD -MP): $(B)/**/*.d.
+DEPFLAGS = -MMD -MP -MF $@.d
+
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(B)/pam_nsisolate.so: $(MODULE_OBJ) $(COMMON_OBJ) pam_nsisolate/pam_nsisolate.map
 	$(CC) -shared -Wl,-z,relro,-z,now -Wl,--no-undefined -Wl,--version-script=pam_nsisolate/pam_nsisolate.map \
@@ -81,7 +88,8 @@ uninstall:
 # Debian packages the build and the tests need; apt-get only when one is missing.
 DEB_PKGS := gcc make pkg-config libpam0g-dev libcap-dev libconfig-dev pamtester openssh-server \
             openssh-client iproute2 util-linux procps psmisc clang libclang-rt-14-dev clang-format \
-            sudo libcap2-bin passwd login python3 libmnl-dev libnftnl-dev nftables libsystemd-dev
+            sudo libcap2-bin passwd login python3 libmnl-dev libnftnl-dev nftables libsystemd-dev \
+            valgrind
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'ok installed' || echo $$p; done); \
@@ -96,37 +104,61 @@ deps:
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
-PAMT_BIN := $(B)/tests/pam-retval $(B)/tests/pam-hold $(B)/tests/pam-fdcheck $(B)/tests/pam-starter
+PAMT_BIN := $(B)/tests/pam-retval $(B)/tests/pam-hold $(B)/tests/pam-fdcheck $(B)/tests/pam-starter \
+            $(B)/tests/pam-cycles
 
 # A unit test of CLI code links that code too (the cli/*.c prerequisites).
 $(B)/tests/test-pamstack $(B)/asan/test-pamstack: cli/pamstack.c
 $(B)/tests/test-instances $(B)/asan/test-instances: cli/instances.c
 
-$(B)/tests/%: tests/unit/%.c $(COMMON_SRC) $(wildcard common/*.h tests/unit/*.h cli/*.h)
+$(B)/tests/%: tests/unit/%.c $(COMMON_SRC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit -Icli $(ALL_CFLAGS) -o $@ $< $(COMMON_SRC) \
+	$(CC) $(CPPFLAGS) -Itests/unit -Icli $(ALL_CFLAGS) $(DEPFLAGS) -o $@ $< $(COMMON_SRC) \
 		$(filter cli/%.c,$^) -lconfig
 
-$(B)/asan/%: tests/unit/%.c $(COMMON_SRC) $(wildcard common/*.h tests/unit/*.h cli/*.h)
+$(B)/asan/%: tests/unit/%.c $(COMMON_SRC)
 	@mkdir -p $(dir $@)
 	clang $(CPPFLAGS) -Itests/unit -Icli -std=gnu11 -g -O1 -fsanitize=address,undefined \
-		-fno-sanitize-recover=all -fno-omit-frame-pointer -o $@ $< $(COMMON_SRC) \
+		-fno-sanitize-recover=all -fno-omit-frame-pointer $(DEPFLAGS) -o $@ $< $(COMMON_SRC) \
 		$(filter cli/%.c,$^) -lconfig
 
-$(B)/fuzz-config: tests/fuzz/fuzz-config.c $(COMMON_SRC)
+# libFuzzer targets (tests/fuzz/fuzz-NAME.c, corpus in tests/fuzz/corpus-NAME/).
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/%)
+
+$(B)/fuzz-%: tests/fuzz/fuzz-%.c $(COMMON_SRC)
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ -lconfig
+	clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(DEPFLAGS) \
+		-o $@ $< $(COMMON_SRC) -lconfig
 
 $(B)/tests/pam-%: tests/pam/pam-%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lpam
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(DEPFLAGS) -o $@ $< -lpam
+
+-include $(wildcard $(B)/*.d $(B)/*/*.d)
 
 unit: $(UNIT_BIN) $(ASAN_BIN)
+fuzz: $(FUZZ_BIN)
+
+# In the tree, as any user, nothing installed: unit tests (plain and with
+# ASan/UBSan) and each fuzzer for NSI_FUZZ_TIME seconds (default 10). Tests
+# that need root-owned files or NSS users skip, saying so, when not root.
+test:
+	$(MAKE) -j$(shell nproc) unit fuzz
+	NSI_FUZZ_TIME=$${NSI_FUZZ_TIME:-10} tests/run-all.sh --in-tree
 
 check: deps
-	$(MAKE) all unit $(B)/fuzz-config $(PAMT_BIN)
+	$(MAKE) all unit fuzz $(PAMT_BIN)
 	$(MAKE) install
 	tests/run-all.sh
+
+# Long runs, documented in README.md "Reliability": the login flood and
+# 10,000 open/close cycles in one process. Root, installs like check.
+stress: deps
+	$(MAKE) all $(PAMT_BIN)
+	$(MAKE) install
+	tests/stress/flood.sh
+	NSI_OPENER_CYCLES=10000 tests/e2e/test-opener.sh
 
 demo: deps
 	$(MAKE) all

@@ -349,8 +349,9 @@ static bool reject_includes(struct nsi_diag *d, const char *file, const char *te
 	return bad;
 }
 
+/* The file NAME of DIRFD, known as PATH; or, when TEXT is not NULL, that text. */
 static int parse_source(struct nsi_config *cf, struct nsi_diag *d, int dirfd, const char *name,
-			const char *path, bool dropin)
+			const char *path, const char *text, bool dropin)
 {
 	struct nsi_source *src = &cf->src[cf->nsrc];
 	char why[512];
@@ -364,12 +365,19 @@ static int parse_source(struct nsi_config *cf, struct nsi_diag *d, int dirfd, co
 	cf->nsrc++;
 	config_init(&src->cfg);
 	src->parsed = true;
-	r = nsi_read_trusted_file(dirfd, name, NSI_CONFIG_MAX_SIZE, &src->text, why, sizeof(why));
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0) {
-		diag_file(d, src->path, 0, "%s", why);
-		return 0;
+	if (text) {
+		src->text = strdup(text);
+		if (!src->text)
+			return -ENOMEM;
+	} else {
+		r = nsi_read_trusted_file(dirfd, name, NSI_CONFIG_MAX_SIZE, &src->text, why,
+					  sizeof(why));
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			diag_file(d, src->path, 0, "%s", why);
+			return 0;
+		}
 	}
 	if (reject_includes(d, src->path, src->text))
 		return 0;
@@ -500,7 +508,7 @@ static int load_dropins(struct nsi_config *cf, struct nsi_diag *d, const char *d
 		if (r == 0 && (len < 0 || (size_t)len >= sizeof(path)))
 			diag_file(d, dirpath, 0, "%s: path too long", names[i]);
 		else if (r == 0)
-			r = parse_source(cf, d, dfd, names[i], path, true);
+			r = parse_source(cf, d, dfd, names[i], path, NULL, true);
 		free(names[i]);
 	}
 	return r;
@@ -534,7 +542,7 @@ int nsi_config_load(const char *path, struct nsi_config **ret, struct nsi_diag *
 		*ret = cf;
 		return 0;
 	}
-	r = parse_source(cf, d, pfd, base, path, false);
+	r = parse_source(cf, d, pfd, base, path, NULL, false);
 	if (r == 0 && d->nerrors == 0) {
 		char dropdir[PATH_MAX];
 		size_t len = strlen(path);
@@ -544,6 +552,23 @@ int nsi_config_load(const char *path, struct nsi_config **ret, struct nsi_diag *
 		snprintf(dropdir, sizeof(dropdir), "%.*s.d", (int)len, path);
 		r = load_dropins(cf, d, dropdir);
 	}
+	if (r < 0) {
+		nsi_config_free(cf);
+		return r;
+	}
+	*ret = cf;
+	return 0;
+}
+
+int nsi_config_parse(const char *name, const char *text, struct nsi_config **ret,
+		     struct nsi_diag *d)
+{
+	struct nsi_config *cf = calloc(1, sizeof(*cf));
+	int r;
+
+	if (!cf)
+		return -ENOMEM;
+	r = parse_source(cf, d, -1, name, name, text, false);
 	if (r < 0) {
 		nsi_config_free(cf);
 		return r;

@@ -107,6 +107,12 @@ void nsi_diag_free(struct nsi_diag *d);
  * that log in must refuse whenever d->nerrors > 0.
  */
 int nsi_config_load(const char *path, struct nsi_config **ret, struct nsi_diag *d);
+/*
+ * TEXT as the main policy file NAME, without reading any file or drop-in
+ * and without the file checks: for the fuzzer and tests. As nsi_config_load.
+ */
+int nsi_config_parse(const char *name, const char *text, struct nsi_config **ret,
+		     struct nsi_diag *d);
 void nsi_config_free(struct nsi_config *c);
 size_t nsi_config_npolicies(const struct nsi_config *c);
 /* Whether any policy matches on groups (only then does resolving need the user's groups). */

@@ -271,6 +271,10 @@ int nsi_lease_parse(const char *text, struct nsi_lease *ret)
 				return -EBADMSG;
 			continue;
 		}
+		/* Each key once: a repeated one is a corrupt file, never "the last wins". */
+		if ((!strcmp(line, "uid") && (seen & 1)) || (!strcmp(line, "link") && (seen & 2)) ||
+		    (!strcmp(line, "net") && (seen & 4)) || (!strcmp(line, "chains") && (seen & 8)))
+			return -EBADMSG;
 		if (!strcmp(line, "uid")) {
 			char *end;
 			unsigned long v;
@@ -324,6 +328,14 @@ int nsi_lease_parse(const char *text, struct nsi_lease *ret)
 	}
 	if (seen != 15)
 		return -EBADMSG;
+	/* The link is named after the uid: a lease for another name is not ours. */
+	{
+		char want[NSI_LINK_LEN];
+
+		nsi_link_name(l.uid, want);
+		if (strcmp(l.link, want) != 0)
+			return -EBADMSG;
+	}
 	*ret = l;
 	return 0;
 }

@@ -22,52 +22,60 @@
  */
 #define NSS_BUF_MAX (1u << 20)
 
-bool nsi_nss_user(const char *name, uid_t uid, char *nameout, size_t namelen)
+/*
+ * One lookup (a user when PW, else a group; by NAME, or by ID when NAME is
+ * NULL) into PW or GR, with a buffer grown on ERANGE up to NSS_BUF_MAX and
+ * returned in *BUF for the caller to free: whether it was found.
+ */
+static bool nss_lookup(const char *name, unsigned id, struct passwd *pw, struct group *gr,
+		       char **buf)
 {
-	struct passwd pw, *res = NULL;
-	char *buf = NULL;
+	struct passwd *pwres = NULL;
+	struct group *grres = NULL;
 	size_t len = 1024;
 	int r = ERANGE;
 
+	*buf = NULL;
 	while (r == ERANGE && len <= NSS_BUF_MAX) {
-		char *g = realloc(buf, len *= 2);
+		char *g = realloc(*buf, len *= 2);
 
 		if (!g)
 			break;
-		buf = g;
-		res = NULL;
-		r = name ? getpwnam_r(name, &pw, buf, len, &res)
-			 : getpwuid_r(uid, &pw, buf, len, &res);
+		*buf = g;
+		pwres = NULL;
+		grres = NULL;
+		if (pw)
+			r = name ? getpwnam_r(name, pw, g, len, &pwres)
+				 : getpwuid_r((uid_t)id, pw, g, len, &pwres);
+		else
+			r = name ? getgrnam_r(name, gr, g, len, &grres)
+				 : getgrgid_r((gid_t)id, gr, g, len, &grres);
 	}
-	if (res && nameout)
+	return pwres || grres;
+}
+
+bool nsi_nss_user(const char *name, uid_t uid, char *nameout, size_t namelen)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct passwd pw;
+	bool found = nss_lookup(name, uid, &pw, NULL, &buf);
+
+	if (found && nameout)
 		snprintf(nameout, namelen, "%s", pw.pw_name);
-	free(buf);
-	return res != NULL;
+	return found;
 }
 
 bool nsi_nss_group(const char *name, gid_t gid, gid_t *gidout, char *nameout, size_t namelen)
 {
-	struct group gr, *res = NULL;
-	char *buf = NULL;
-	size_t len = 1024;
-	int r = ERANGE;
+	_cleanup_free_ char *buf = NULL;
+	struct group gr;
+	bool found = nss_lookup(name, gid, NULL, &gr, &buf);
 
-	while (r == ERANGE && len <= NSS_BUF_MAX) {
-		char *g = realloc(buf, len *= 2);
-
-		if (!g)
-			break;
-		buf = g;
-		res = NULL;
-		r = name ? getgrnam_r(name, &gr, buf, len, &res)
-			 : getgrgid_r(gid, &gr, buf, len, &res);
-	}
-	if (res && gidout)
+	if (found && gidout)
 		*gidout = gr.gr_gid;
-	if (res && nameout)
+	if (found && nameout)
 		snprintf(nameout, namelen, "%s", gr.gr_name);
-	free(buf);
-	return res != NULL;
+	return found;
 }
 
 static bool in_subid_file(const char *path, uint32_t id)

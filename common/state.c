@@ -86,107 +86,240 @@ static bool word_ok(const char *s)
 	return true;
 }
 
+/* A decimal (BASE 10) or hex (16) number, digits only, at most MAX. */
+static bool parse_num(const char *s, int base, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	size_t len = strspn(s, base == 16 ? "0123456789abcdefABCDEF" : "0123456789");
+
+	/* Digits only: no sign, no blank, no 0x, nothing strtoull would skip or take. */
+	if (len == 0 || s[len] != '\0')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* SRC into the field DST of SIZE bytes: a word that fits, or false. */
+static bool set_word(char *dst, size_t size, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (!word_ok(src) || len >= size)
+		return false;
+	memcpy(dst, src, len + 1);
+	return true;
+}
+
+/*
+ * One "KEY A [B]" line into ST: true when it is valid. Lines are checked
+ * one by one so that a corrupt file can still give up its valid lines.
+ */
+static bool parse_line(const char *line, struct nsi_state *st, unsigned *seen, bool *have_keeper)
+{
+	static const char *const once[] = { "uid",	   "user",   "policy",	"settings_hash",
+					    "groups_hash", "linger", "created", "keeper" };
+	char key[32], a[256], b[64], extra;
+	uint64_t x, y;
+	int n = sscanf(line, "%31s %255s %63s %c", key, a, b, &extra);
+
+	if (n < 2 || n > 3)
+		return false;
+	/* Each key once (each namespace once): a repeated one is corruption, never "the last wins". */
+	for (unsigned i = 0; i < NSI_ARRAY_SIZE(once); i++)
+		if (!strcmp(key, once[i])) {
+			if (*seen & (1u << i))
+				return false;
+			*seen |= 1u << i;
+		}
+	if (!strcmp(key, "ns") && n == 3)
+		for (size_t i = 0; i < NSI_NS_COUNT; i++)
+			if (!strcmp(a, nsi_ns_types[i].name) && st->ns_ino[i])
+				return false;
+	if (!strcmp(key, "uid") && n == 2 && parse_num(a, 10, UINT32_MAX - 1, &x))
+		st->uid = (uid_t)x;
+	else if (!strcmp(key, "user") && n == 2)
+		return set_word(st->user, sizeof(st->user), a);
+	else if (!strcmp(key, "policy") && n == 2 && !strcmp(a, "-"))
+		st->policy[0] = '\0';
+	else if (!strcmp(key, "policy") && n == 2)
+		return set_word(st->policy, sizeof(st->policy), a);
+	else if (!strcmp(key, "settings_hash") && n == 2 && parse_num(a, 16, UINT64_MAX, &x))
+		st->settings_hash = x;
+	else if (!strcmp(key, "groups_hash") && n == 2 && parse_num(a, 16, UINT64_MAX, &x))
+		st->groups_hash = x;
+	else if (!strcmp(key, "linger") && n == 2 && (!strcmp(a, "0") || !strcmp(a, "1")))
+		st->linger = a[0] == '1';
+	else if (!strcmp(key, "created") && n == 2 && parse_num(a, 10, INT64_MAX, &x))
+		st->created = (int64_t)x;
+	else if (!strcmp(key, "keeper") && n == 3 && parse_num(a, 10, INT32_MAX - 1, &x) &&
+		 parse_num(b, 10, UINT64_MAX, &y) && x > 1) {
+		st->keeper_pid = (pid_t)x;
+		st->keeper_start = y;
+		*have_keeper = true;
+	} else if (!strcmp(key, "ns") && n == 3 && parse_num(b, 10, UINT64_MAX, &x) && x) {
+		for (size_t i = 0; i < NSI_NS_COUNT; i++)
+			if (!strcmp(a, nsi_ns_types[i].name)) {
+				st->ns_ino[i] = x;
+				return true;
+			}
+		return false;
+	} else if (!strcmp(key, "session") && n == 3 && parse_num(a, 10, INT32_MAX - 1, &x) &&
+		   parse_num(b, 10, UINT64_MAX, &y) && x > 0) {
+		if (st->nsessions >= NSI_MAX_SESSIONS)
+			return false;
+		st->sessions[st->nsessions++] = (struct nsi_session_rec){ (pid_t)x, y };
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/*
+ * TEXT (modified) into ST. Strict: the first bad line fails it (-EBADMSG,
+ * its number in *RET_LINE). Lenient: bad lines are skipped.
+ */
+static int parse_text(char *text, uid_t uid, struct nsi_state *st, bool lenient, int *ret_line)
+{
+	char *line, *save = NULL;
+	int lineno = 0;
+	unsigned seen = 0;
+	bool have_keeper = false, ended = false;
+
+	*ret_line = 0;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		if (!strcmp(line, "end")) {
+			ended = true;
+			break;
+		}
+		if (lineno == 1 && !strcmp(line, "nsisolate-state 1"))
+			continue;
+		if ((lineno == 1 || !parse_line(line, st, &seen, &have_keeper)) && !lenient) {
+			*ret_line = lineno;
+			return -EBADMSG;
+		}
+	}
+	if (lenient)
+		return have_keeper ? 0 : -ENOENT;
+	if (!ended || !have_keeper || st->uid != uid || !st->user[0] || !st->ns_ino[NSI_NS_MNT]) {
+		*ret_line = lineno + !ended;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int nsi_state_parse(char *text, uid_t uid, struct nsi_state *out, int *ret_line)
+{
+	_cleanup_free_ struct nsi_state *st = calloc(1, sizeof(*st));
+	int r;
+
+	*ret_line = 0;
+	if (!st)
+		return -ENOMEM;
+	r = parse_text(text, uid, st, false, ret_line);
+	if (r == 0)
+		memcpy(out, st, sizeof(*st));
+	return r;
+}
+
+/* Is PID, pinned by PIDFD, a keeper: the helper's image, named so? */
+static bool is_keeper(pid_t pid, int pidfd)
+{
+	char path[64], comm[32] = "";
+	struct stat exe, helper;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, comm, sizeof(comm) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || strcmp(comm, "nsisolate-keep\n") != 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &exe) < 0 || stat(NSI_HELPER_PATH, &helper) < 0 ||
+	    exe.st_dev != helper.st_dev || exe.st_ino != helper.st_ino)
+		return false;
+	/* Read while the pinned process was alive: it was PID's. */
+	return pidfd_send_signal(pidfd, 0, NULL, 0) == 0;
+}
+
+int nsi_state_salvage(int dirfd, uid_t uid, struct nsi_state *out, int *ret_line)
+{
+	_cleanup_free_ struct nsi_state *st = calloc(1, sizeof(*st));
+	_cleanup_free_ char *text = NULL, *copy = NULL;
+	_cleanup_close_ int kfd = -1;
+	char name[48], bad[48], why[256];
+	int r;
+
+	*ret_line = 0;
+	if (!st)
+		return -ENOMEM;
+	state_name(uid, name, sizeof(name), "");
+	state_name(uid, bad, sizeof(bad), ".corrupt");
+	r = nsi_read_trusted_file(dirfd, name, 256 * 1024, &text, why, sizeof(why));
+	if (r < 0)
+		return r;
+	copy = strdup(text);
+	if (!copy)
+		return -ENOMEM;
+	(void)parse_text(copy, uid, st, false, ret_line);
+	/* Kept for the administrator, out of the way of the next set. */
+	if (renameat(dirfd, name, dirfd, bad) < 0)
+		return -errno;
+	memset(st, 0, sizeof(*st));
+	r = parse_text(text, uid, st, true, &(int){ 0 });
+	if (r < 0)
+		return r;
+	st->uid = uid;
+	st->nsessions = 0;
+	kfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
+	if (kfd >= 0) {
+		/* A live keeper: proven by its image, its namespaces taken from it. */
+		if (!is_keeper(st->keeper_pid, kfd))
+			return -ESRCH;
+		for (size_t i = 0; i < NSI_NS_COUNT; i++) {
+			uint64_t ino = nsi_ns_inode(st->keeper_pid, nsi_ns_types[i].name);
+
+			st->ns_ino[i] =
+				ino && ino != nsi_ns_inode(0, nsi_ns_types[i].name) ? ino : 0;
+		}
+		if (!is_keeper(st->keeper_pid, kfd))
+			return -ESRCH;
+	}
+	/* A dead keeper: its processes are found by the namespaces recorded, and the uid. */
+	if (!st->ns_ino[NSI_NS_MNT])
+		return -ESRCH;
+	memcpy(out, st, sizeof(*st));
+	return 0;
+}
+
 int nsi_state_read(int dirfd, uid_t uid, struct nsi_state *out)
 {
 	_cleanup_free_ char *text = NULL;
-	struct nsi_state *st;
 	char name[48], why[256];
-	char *line, *save = NULL;
-	int r, lineno = 0;
-	bool have_keeper = false, ended = false;
+	int r, line;
 
 	state_name(uid, name, sizeof(name), "");
 	r = nsi_read_trusted_file(dirfd, name, 256 * 1024, &text, why, sizeof(why));
 	if (r < 0)
 		return r;
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		return -ENOMEM;
-	r = -EBADMSG;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char key[32], a[256], b[64];
-		unsigned long long x, y;
-		int n;
-
-		if (!strcmp(line, "end")) {
-			ended = true;
-			break;
-		}
-		n = sscanf(line, "%31s %255s %63s", key, a, b);
-
-		if (lineno++ == 0) {
-			if (n != 2 || strcmp(key, "nsisolate-state") || strcmp(a, "1"))
-				goto out;
-			continue;
-		}
-		if (n < 2)
-			goto out;
-		if (!strcmp(key, "uid") && sscanf(a, "%llu", &x) == 1)
-			st->uid = (uid_t)x;
-		else if (!strcmp(key, "user") && word_ok(a) && strlen(a) < sizeof(st->user))
-			memcpy(st->user, a, strlen(a) + 1);
-		else if (!strcmp(key, "policy") && !strcmp(a, "-"))
-			st->policy[0] = '\0';
-		else if (!strcmp(key, "policy") && strlen(a) < sizeof(st->policy))
-			memcpy(st->policy, a, strlen(a) + 1);
-		else if (!strcmp(key, "settings_hash") && sscanf(a, "%llx", &x) == 1)
-			st->settings_hash = x;
-		else if (!strcmp(key, "groups_hash") && sscanf(a, "%llx", &x) == 1)
-			st->groups_hash = x;
-		else if (!strcmp(key, "linger"))
-			st->linger = !strcmp(a, "1");
-		else if (!strcmp(key, "created") && sscanf(a, "%llu", &x) == 1)
-			st->created = (int64_t)x;
-		else if (!strcmp(key, "keeper") && n == 3 && sscanf(a, "%llu", &x) == 1 &&
-			 sscanf(b, "%llu", &y) == 1 && x > 1 && x < INT32_MAX) {
-			st->keeper_pid = (pid_t)x;
-			st->keeper_start = y;
-			have_keeper = true;
-		} else if (!strcmp(key, "ns") && n == 3 && sscanf(b, "%llu", &x) == 1) {
-			size_t i;
-
-			for (i = 0; i < NSI_NS_COUNT; i++)
-				if (!strcmp(a, nsi_ns_types[i].name))
-					break;
-			if (i == NSI_NS_COUNT)
-				goto out;
-			st->ns_ino[i] = x;
-		} else if (!strcmp(key, "session") && n == 3 && sscanf(a, "%llu", &x) == 1 &&
-			   sscanf(b, "%llu", &y) == 1 && x > 0 && x < INT32_MAX) {
-			if (st->nsessions >= NSI_MAX_SESSIONS)
-				goto out;
-			st->sessions[st->nsessions++] = (struct nsi_session_rec){ (pid_t)x, y };
-		} else {
-			goto out;
-		}
-	}
-	if (!ended || !have_keeper || st->uid != uid || !st->ns_ino[NSI_NS_MNT])
-		goto out;
-	memcpy(out, st, sizeof(*st));
-	r = 0;
-out:
-	free(st);
-	return r;
+	if (strlen(text) == 0)
+		return -ENODATA;
+	return nsi_state_parse(text, uid, out, &line);
 }
 
-/*
- * Rewritten in place, under the uid's lock: a rename over the old file costs
- * a forced writeback and a truncate on a disk-backed /run (ext4's
- * replace-by-rename heuristic) at every login. The text ends with "end", so
- * a shorter rewrite never leaves a readable tail, and a torn file fails to
- * parse (refused, never misread).
- */
-int nsi_state_write(int dirfd, const struct nsi_state *st)
+size_t nsi_state_format(const struct nsi_state *st, char *buf, size_t cap)
 {
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	size_t cap = 1024 + st->nsessions * 48, len = 0;
-	char name[48];
-	struct stat s;
+	size_t len = 0;
 
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
 #define OUT(...) (len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__))
 	OUT("nsisolate-state %d\n", NSI_STATE_VERSION);
 	OUT("uid %u\nuser %s\npolicy %s\n", (unsigned)st->uid, st->user,
@@ -202,6 +335,28 @@ int nsi_state_write(int dirfd, const struct nsi_state *st)
 		OUT("session %d %" PRIu64 "\n", (int)st->sessions[i].pid, st->sessions[i].start);
 	OUT("end\n");
 #undef OUT
+	return len;
+}
+
+/*
+ * Rewritten in place, under the uid's lock: a rename over the old file costs
+ * a forced writeback and a truncate on a disk-backed /run (ext4's
+ * replace-by-rename heuristic) at every login. The text ends with "end", so
+ * a shorter rewrite never leaves a readable tail, and a torn file fails to
+ * parse (refused, never misread).
+ */
+int nsi_state_write(int dirfd, const struct nsi_state *st)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = 1024 + st->nsessions * 48, len;
+	char name[48];
+	struct stat s;
+
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	len = nsi_state_format(st, buf, cap);
 	if (len >= cap)
 		return -E2BIG;
 
@@ -299,6 +454,17 @@ size_t nsi_state_prune(struct nsi_state *st)
 	}
 	st->nsessions = keep;
 	return keep;
+}
+
+uint64_t nsi_ns_inode_at(int procfd, pid_t pid, const char *name)
+{
+	char path[64];
+	struct stat s;
+
+	snprintf(path, sizeof(path), "%d/ns/%s", (int)pid, name);
+	if (fstatat(procfd, path, &s, 0) < 0)
+		return 0;
+	return (uint64_t)s.st_ino;
 }
 
 uint64_t nsi_ns_inode(pid_t pid, const char *name)

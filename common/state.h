@@ -60,7 +60,28 @@ int nsi_run_dir_open(void);
 int nsi_lock_uid(int dirfd, uid_t uid, int timeout_ms);
 /* Remove the uid's lock file; only while holding the lock, when the set is gone. */
 int nsi_lock_remove(int dirfd, uid_t uid);
+/*
+ * UID.state of DIRFD into ST: 0, -ENOENT (no set), -ENODATA (an empty file:
+ * a write that never happened), -EBADMSG (corrupt), or another -errno.
+ */
 int nsi_state_read(int dirfd, uid_t uid, struct nsi_state *st);
+/*
+ * Parse the state TEXT (modified) of UID: 0, or -EBADMSG with the first
+ * offending line in *LINE (the line after the last when the file ends
+ * early or lacks a required entry), or -ENOMEM.
+ */
+int nsi_state_parse(char *text, uid_t uid, struct nsi_state *st, int *line);
+/*
+ * UID.state did not parse: rename it to UID.state.corrupt and recover what
+ * it still names: the keeper (checked to be one: the helper's image and the
+ * name nsisolate-keep) with the namespaces it holds, or, when that keeper
+ * is dead, the namespaces recorded. 0 with ST filled for nsi_set_kill(),
+ * -ENOENT when no keeper line survived, -ESRCH when nothing of it can be
+ * proven to be the set's; *LINE is the first bad line. Under the uid's lock.
+ */
+int nsi_state_salvage(int dirfd, uid_t uid, struct nsi_state *st, int *line);
+/* The text of ST into BUF: its length, >= CAP when it did not fit. */
+size_t nsi_state_format(const struct nsi_state *st, char *buf, size_t cap);
 int nsi_state_write(int dirfd, const struct nsi_state *st);
 int nsi_state_remove(int dirfd, uid_t uid);
 
@@ -82,6 +103,8 @@ size_t nsi_state_prune(struct nsi_state *st);
 int nsi_set_open_ns(const struct nsi_state *st, int pidfd, int fds[NSI_NS_COUNT]);
 
 /* Inode of /proc/PID/ns/NAME (PID 0 = self), or 0 on error. */
+/* As nsi_ns_inode, PID looked up in the procfs PROCFD. */
+uint64_t nsi_ns_inode_at(int procfd, pid_t pid, const char *name);
 uint64_t nsi_ns_inode(pid_t pid, const char *name);
 
 /*

@@ -18,6 +18,7 @@
 
 #include "capbset.h"
 #include "cleanup.h"
+#include "fault.h"
 #include "helper.h"
 
 static void drop_bounding(void)
@@ -50,6 +51,7 @@ _Noreturn void keeper_main(const struct keeper_args *a)
 		_exit(1);
 	close(null);
 
+	NSI_FAULT("keeper-started");
 	/* Still real root with the helper's capabilities: mount /proc, then shed them. */
 	if (a->pid && mount_proc() < 0)
 		_exit(1);
@@ -81,6 +83,16 @@ _Noreturn void keeper_main(const struct keeper_args *a)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)prctl(PR_SET_NAME, "nsisolate-keep", 0, 0, 0);
 
+	if (write(a->ready_fd, &c, 1) != 1)
+		_exit(1);
+	NSI_FAULT("keeper-ready");
+	/*
+	 * Until the helper has recorded the set it may still die (killed, out
+	 * of memory): its pipe's end of file then ends this keeper too, so no
+	 * set outlives the process that was making it without a record.
+	 */
+	if (read(a->go_fd, &c, 1) != 1)
+		_exit(1);
 	if (write(a->ready_fd, &c, 1) != 1)
 		_exit(1);
 	/* From here on the keeper holds nothing but its namespaces. */

@@ -24,11 +24,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capbset.h"
 #include "cleanup.h"
 #include "config.h"
+#include "fault.h"
 #include "fsutil.h"
 #include "helper.h"
 #include "netns.h"
@@ -152,6 +154,53 @@ _Noreturn static void teardown(const struct nsi_request *req)
 	reply_done(r, why);
 }
 
+/*
+ * The set's state, written before the reply: from here on a set exists on
+ * record, whatever happens to this process or the module. A caller that
+ * dies before its login is recorded leaves a set with no session, which
+ * the next login of the user (or nsisolate gc) reclaims; nothing is ever
+ * left that no state names. The uid's lock is the module's.
+ */
+static void adopt(int run, int procfd, const struct passwd *pw, const struct nsi_resolved *res,
+		  uint64_t settings_hash, uint64_t groups_hash, pid_t keeper, uint64_t keeper_start,
+		  const uint64_t host_ino[NSI_NS_COUNT])
+{
+	struct nsi_state *st = calloc(1, sizeof(*st));
+	size_t ulen = strlen(pw->pw_name), plen = strlen(res->policy);
+	int r;
+
+	if (!st || ulen >= sizeof(st->user) || plen >= sizeof(st->policy)) {
+		kill(keeper, SIGKILL);
+		die(st ? ENAMETOOLONG : ENOMEM, "recording the set of %s", pw->pw_name);
+	}
+	st->uid = pw->pw_uid;
+	memcpy(st->user, pw->pw_name, ulen + 1);
+	memcpy(st->policy, res->policy, plen + 1);
+	st->settings_hash = settings_hash;
+	st->groups_hash = groups_hash;
+	st->linger = res->settings.on_last_logout == NSI_LAST_LINGER;
+	st->keeper_pid = keeper;
+	st->keeper_start = keeper_start;
+	st->created = (int64_t)time(NULL);
+	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
+		uint64_t k = nsi_ns_inode_at(procfd, keeper, nsi_ns_types[i].name);
+
+		if (!k || !host_ino[i]) {
+			kill(keeper, SIGKILL);
+			die(ESRCH, "cannot read the keeper's %s namespace", nsi_ns_types[i].name);
+		}
+		st->ns_ino[i] = k != host_ino[i] ? k : 0;
+	}
+	r = nsi_state_write(run, st);
+	free(st);
+	if (r < 0) {
+		kill(keeper, SIGKILL);
+		(void)nsi_state_remove(run, pw->pw_uid);
+		die(-r, "cannot write " NSI_RUN_DIR "/%u.state: %s", (unsigned)pw->pw_uid,
+		    strerror(-r));
+	}
+}
+
 static void fetch_groups(const struct passwd *pw, gid_t *groups, int *ngroups)
 {
 	*ngroups = NSI_MAX_GROUPS;
@@ -174,7 +223,8 @@ int main(void)
 	gid_t groups[NSI_MAX_GROUPS];
 	bool have_groups;
 	int ngroups = NSI_MAX_GROUPS, flags, r;
-	int ready[2], go[2], procfd;
+	int ready[2], go[2], procfd, run;
+	uint64_t host_ino[NSI_NS_COUNT];
 	char why[512], c;
 	uint64_t keeper_start;
 	pid_t keeper;
@@ -189,6 +239,7 @@ int main(void)
 	if (setgroups(0, NULL) < 0)
 		die(errno, "setgroups: %m");
 
+	NSI_FAULT("helper-started");
 	read_request(&req);
 	if (req.op == NSI_OP_TEARDOWN)
 		teardown(&req);
@@ -236,8 +287,15 @@ int main(void)
 	if (nsi_root_id_check(res.settings.userns.root_id, why, sizeof(why)) < 0)
 		die(EEXIST, "%s", why);
 
-	/* In the host's namespaces: leftovers of an earlier set, the lease, nft chains. */
+	/* In the host's namespaces: the run directory (hidden in the set), leftovers of an
+	 * earlier set, the lease, nft chains. */
+	run = nsi_run_dir_open();
+	if (run < 0)
+		die(-run, NSI_RUN_DIR ": %s", strerror(-run));
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		host_ino[i] = nsi_ns_inode(0, nsi_ns_types[i].name);
 	net_prepare(&res.settings, pw->pw_uid);
+	NSI_FAULT("helper-prepared");
 
 	/* Real root creates every namespace but the user one: nothing inside can reconfigure them. */
 	flags = CLONE_NEWNS;
@@ -251,14 +309,17 @@ int main(void)
 		flags |= CLONE_NEWPID; /* the keeper, forked next, is its PID 1 */
 	if (unshare(flags) < 0)
 		die(errno, "unshare: %m");
+	NSI_FAULT("helper-unshared");
 	{
 		struct nsi_user_id uid = { pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir };
 
 		setup_mounts(&res.settings, &uid);
 	}
+	NSI_FAULT("helper-mounted");
 	if (flags & CLONE_NEWNET)
 		lo_up();
 	net_setup(&res.settings, pw->pw_uid);
+	NSI_FAULT("helper-network");
 	if (flags & CLONE_NEWIPC) {
 		r = setup_mqueue();
 		if (r < 0)
@@ -295,10 +356,14 @@ int main(void)
 
 		/* Not in the caller's session: its hangups are not ours. */
 		setsid();
+		/* Only the helper holds the write ends: their EOF means it is gone. */
+		close(go[1]);
+		close(ready[0]);
 		keeper_main(&ka);
 	}
 	close(ready[1]);
 	close(go[0]);
+	NSI_FAULT("helper-forked");
 	/* Setup is done: only the map writes remain. */
 	limit_caps(map_caps, (int)NSI_ARRAY_SIZE(map_caps));
 	if (res.settings.userns.enable) {
@@ -313,6 +378,7 @@ int main(void)
 		if (write(go[1], &c, 1) != 1)
 			die(errno, "keeper: %m");
 	}
+	NSI_FAULT("helper-mapped");
 	if (read(ready[0], &c, 1) != 1) {
 		kill(keeper, SIGKILL);
 		die(ECHILD, "keeper failed to start");
@@ -331,6 +397,16 @@ int main(void)
 			die(-r, "systemd: %s", why);
 		}
 	}
+	NSI_FAULT("helper-scoped");
+	adopt(run, procfd, pw, &res, req.settings_hash, req.groups_hash, keeper, keeper_start,
+	      host_ino);
+	NSI_FAULT("helper-adopted");
+	/* The keeper now outlives this process: hand it over. */
+	if (write(go[1], &c, 1) != 1 || read(ready[0], &c, 1) != 1) {
+		kill(keeper, SIGKILL);
+		die(ECHILD, "keeper did not take over the set");
+	}
+	NSI_FAULT("helper-handed-over");
 	if (reply_created(keeper, keeper_start) < 0) {
 		kill(keeper, SIGKILL);
 		return 1;

@@ -462,12 +462,27 @@ void net_prepare(const struct nsi_settings *s, uid_t uid)
 	caps_effective(NULL, 0);
 }
 
+/* The link NAME (index IDX): IPv6 off, ADDR/30 on it, up. */
+static void address_link(struct rtnl *r, const char *name, unsigned idx, uint32_t addr)
+{
+	int e, v6 = ipv6_off(name);
+
+	if (v6 < 0)
+		die(-v6, "disable_ipv6 on %s: %s", name, strerror(-v6));
+	e = addr_add(r, idx, addr, 30);
+	if (e < 0)
+		die(-e, "address on %s: %s", name, strerror(-e));
+	e = link_up(r, idx, v6 > 0);
+	if (e < 0)
+		die(-e, "%s up: %s", name, strerror(-e));
+}
+
 /* Host side of the pair, while in the host's network namespace. */
 static void setup_host_end(const struct nsi_lease *l, int set_ns)
 {
 	struct rtnl r = { 0 };
 	unsigned idx;
-	int e, v6;
+	int e;
 
 	e = rtnl_open(&r);
 	if (e < 0)
@@ -483,15 +498,7 @@ static void setup_host_end(const struct nsi_lease *l, int set_ns)
 	idx = if_nametoindex(l->link);
 	if (!idx)
 		die(errno, "link %s: %m", l->link);
-	v6 = ipv6_off(l->link);
-	if (v6 < 0)
-		die(-v6, "disable_ipv6 on %s: %s", l->link, strerror(-v6));
-	e = addr_add(&r, idx, l->net + 1, 30);
-	if (e < 0)
-		die(-e, "address on %s: %s", l->link, strerror(-e));
-	e = link_up(&r, idx, v6 > 0);
-	if (e < 0)
-		die(-e, "%s up: %s", l->link, strerror(-e));
+	address_link(&r, l->link, idx, l->net + 1);
 	rtnl_close(&r);
 }
 
@@ -499,7 +506,7 @@ static void setup_set_end(const struct nsi_lease *l)
 {
 	struct rtnl r = { 0 };
 	unsigned idx;
-	int e, v6;
+	int e;
 
 	e = rtnl_open(&r);
 	if (e < 0)
@@ -507,15 +514,7 @@ static void setup_set_end(const struct nsi_lease *l)
 	idx = if_nametoindex(SESSION_IF);
 	if (!idx)
 		die(errno, SESSION_IF " in the set: %m");
-	v6 = ipv6_off(SESSION_IF);
-	if (v6 < 0)
-		die(-v6, "disable_ipv6 on " SESSION_IF ": %s", strerror(-v6));
-	e = addr_add(&r, idx, l->net + 2, 30);
-	if (e < 0)
-		die(-e, "address on " SESSION_IF ": %s", strerror(-e));
-	e = link_up(&r, idx, v6 > 0);
-	if (e < 0)
-		die(-e, SESSION_IF " up: %s", strerror(-e));
+	address_link(&r, SESSION_IF, idx, l->net + 2);
 	e = route_default(&r, idx, l->net + 1);
 	if (e < 0)
 		die(-e, "default route in the set: %s", strerror(-e));

@@ -3,7 +3,7 @@
  * pam_nsisolate: put every session of a user into that user's one set of
  * namespaces. The opener (sshd's monitor, login, su, ...) stays in the host's
  * namespaces; a fork handler moves its next direct children into the set.
- * See pam_nsisolate(8) and DESIGN.md "Process model".
+ * See pam_nsisolate(8) and docs/design.md, "Process model".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +30,7 @@
 #include "capbset.h"
 #include "cleanup.h"
 #include "config.h"
+#include "fault.h"
 #include "fsutil.h"
 #include "lease.h"
 #include "proto.h"
@@ -73,7 +74,7 @@ struct session_data {
 };
 
 /*
- * The only global state (DESIGN.md security rule 5): what the fork handler
+ * The only global state (docs/design.md, "Security rules": module hygiene): what the fork handler
  * needs, armed at the end of open and disarmed at close.
  */
 static struct {
@@ -381,6 +382,39 @@ static const char *mismatch(const struct nsi_state *st, const struct login *l, c
 	return NULL;
 }
 
+/*
+ * UID.state does not parse (edited by hand, or a disk error): it is kept as
+ * UID.state.corrupt, the set it still names ends, and the login goes on
+ * with a new set. A set that cannot be identified any more is left alone:
+ * nothing is signalled that is not proven to be the set's.
+ */
+static int recover_state(pam_handle_t *ph, int run, const struct login *l, struct nsi_state *st)
+{
+	int line, r;
+
+	r = nsi_state_salvage(run, l->pw->pw_uid, st, &line);
+	if (r == -ENOENT || r == -ESRCH) {
+		pam_syslog(ph, LOG_ERR,
+			   NSI_RUN_DIR
+			   "/%u.state is corrupt (line %d); kept as %u.state.corrupt; "
+			   "no set can be identified in it, so none is ended; a new set "
+			   "is made",
+			   (unsigned)l->pw->pw_uid, line, (unsigned)l->pw->pw_uid);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	pam_syslog(ph, LOG_ERR,
+		   NSI_RUN_DIR "/%u.state is corrupt (line %d); kept as %u.state.corrupt; ending "
+			       "the set it names (keeper %d) and making a new one",
+		   (unsigned)l->pw->pw_uid, line, (unsigned)l->pw->pw_uid, (int)st->keeper_pid);
+	r = nsi_set_kill(st);
+	if (r < 0)
+		return r;
+	(void)end_network(ph, run, l->pw->pw_uid, l->pw->pw_name, l->config);
+	return 0;
+}
+
 static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l, char *why,
 		   size_t whylen)
 {
@@ -411,7 +445,18 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 			 strerror(-lock));
 		return lock;
 	}
+	NSI_FAULT("open-locked");
 	r = nsi_state_read(run, l->pw->pw_uid, st);
+	if (r == -EBADMSG || r == -ENODATA) {
+		r = recover_state(ph, run, l, st);
+		if (r < 0) {
+			snprintf(why, whylen,
+				 "cannot end the set of the corrupt " NSI_RUN_DIR "/%u.state: %s",
+				 (unsigned)l->pw->pw_uid, strerror(-r));
+			return r;
+		}
+		r = -ENOENT;
+	}
 	if (r < 0 && r != -ENOENT) {
 		snprintf(why, whylen, NSI_RUN_DIR "/%u.state: unreadable (%s)",
 			 (unsigned)l->pw->pw_uid, strerror(-r));
@@ -456,12 +501,18 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	if (!have) {
 		r = create_set(ph, l, st, &pidfd, why, whylen);
 		if (r < 0) {
-			/* No set and no state: what the helper leased goes, the lock file too. */
+			/*
+			 * No set for this login: one the helper recorded before it
+			 * failed ends now, and what it leased goes, the lock file too.
+			 */
+			if (nsi_state_read(run, l->pw->pw_uid, st) == 0 && nsi_set_kill(st) == 0)
+				(void)nsi_state_remove(run, l->pw->pw_uid);
 			(void)end_network(ph, run, l->pw->pw_uid, l->pw->pw_name, l->config);
 			(void)nsi_lock_remove(run, l->pw->pw_uid);
 			return r;
 		}
 		created = true;
+		NSI_FAULT("open-created");
 	}
 	/* The set must hold a mount namespace, and a user namespace exactly when asked. */
 	if (!st->ns_ino[NSI_NS_MNT] ||
@@ -493,6 +544,7 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		/* A set made for this login goes with it (/run full: no keeper left behind). */
 		goto undo_record;
 	}
+	NSI_FAULT("open-recorded");
 	data = malloc(sizeof(*data));
 	if (!data) {
 		r = -ENOMEM;
@@ -828,6 +880,7 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *ph, int flags, int argc, const
 			   strerror(-lock));
 		return PAM_SESSION_ERR;
 	}
+	NSI_FAULT("close-locked");
 	r = nsi_state_read(run, data.uid, st);
 	if (r == -ENOENT)
 		(void)nsi_lock_remove(run, data.uid);
@@ -863,7 +916,9 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *ph, int flags, int argc, const
 			   (unsigned)st->uid, strerror(-r));
 		return PAM_SESSION_ERR;
 	}
+	NSI_FAULT("close-killed");
 	(void)end_network(ph, run, st->uid, st->user, o.config);
+	NSI_FAULT("close-network");
 	(void)nsi_state_remove(run, st->uid);
 	(void)nsi_lock_remove(run, st->uid);
 	pam_syslog(ph, LOG_INFO, "tore down set of %s (uid %u), policy %s, keeper pid %d", st->user,

@@ -1,7 +1,9 @@
 #!/bin/bash
-# Runs every test suite and ends with "N passed, N failed". Each suite prints
-# TAP-style "ok N - ..." / "not ok N - ..." lines; a suite that exits non-zero
-# without printing a failure counts as one failure.
+# Runs every test suite and ends with "N passed, N failed". With --in-tree
+# (make test), only what runs in the tree without root or an install: the
+# unit tests, plain and with ASan/UBSan, and the fuzzers. Each suite prints
+# TAP-style "ok N - ..." / "not ok N - ..." lines; a suite that exits
+# non-zero without printing a failure counts as one failure.
 set -u
 cd "$(dirname "$0")/.."
 B=build
@@ -28,21 +30,23 @@ run_suite() {
 }
 
 for t in "$B"/tests/test-*; do
-	[ -x "$t" ] && run_suite "unit $(basename "$t")" "$t"
+	[ -f "$t" ] && [ -x "$t" ] && run_suite "unit $(basename "$t")" "$t"
 done
 for t in "$B"/asan/test-*; do
-	[ -x "$t" ] && run_suite "asan $(basename "$t")" "$t"
+	[ -f "$t" ] && [ -x "$t" ] && run_suite "asan $(basename "$t")" "$t"
 done
-if [ -x "$B/fuzz-config" ]; then
-	run_suite "fuzz config" tests/fuzz/run-fuzz.sh "$B/fuzz-config"
+for t in "$B"/fuzz-*; do
+	[ -f "$t" ] && [ -x "$t" ] && run_suite "$(basename "$t")" tests/fuzz/run-fuzz.sh "$t"
+done
+if [ "${1:-}" != --in-tree ]; then
+	for t in tests/cli/test-*.sh tests/pam/test-*.sh tests/e2e/test-*.sh tests/deb/test-*.sh; do
+		[ -x "$t" ] && run_suite "$t" "$t"
+	done
+	# A booted Debian 12 under qemu (tests/systemd/vm.sh): minutes, not seconds.
+	for t in tests/systemd/test-*.sh; do
+		[ -x "$t" ] && NSI_SUITE_TIMEOUT=${NSI_SYSTEMD_TIMEOUT:-2400} run_suite "$t" "$t"
+	done
 fi
-for t in tests/cli/test-*.sh tests/pam/test-*.sh tests/e2e/test-*.sh tests/deb/test-*.sh; do
-	[ -x "$t" ] && run_suite "$t" "$t"
-done
-# A booted Debian 12 under qemu (tests/systemd/vm.sh): minutes, not seconds.
-for t in tests/systemd/test-*.sh; do
-	[ -x "$t" ] && NSI_SUITE_TIMEOUT=${NSI_SYSTEMD_TIMEOUT:-2400} run_suite "$t" "$t"
-done
 
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed suites: ${failures[*]}"

@@ -24,6 +24,12 @@
 #  6 userns.nested = true, pid = false: a process in a nested user namespace
 #    (and its own mount namespace) dies with the set at the last logout
 #    (control: it was alive, in another user namespace, before).
+#  7 /run/nsisolate full: the login is refused, no keeper, state or lock stays
+#    (control: with room the same login works).
+#  8 a state file corrupted by hand: the next login works, the file is kept
+#    as UID.state.corrupt and logged with its line; the set it still names
+#    (a live keeper, proven by its image) is ended; a file truncated before
+#    the keeper line ends nothing (control: the set was alive before).
 # shellcheck disable=SC2016 # command lines are single-quoted on purpose
 # shellcheck disable=SC2317,SC2119 # helpers called through check/wait_until/defer
 # shellcheck source=tests/e2e/lib.sh
@@ -300,5 +306,52 @@ check_match "/run full: no state file and no lock left" '^STATE= *$' "$out"
 check "/run full: no keeper of $UA left" wait_until 5 sh -c "! pgrep -u 2147483646 -f nsisolate-helper | xargs -r -I{} cat /proc/{}/uid_map 2>/dev/null | grep -qw $UIDA"
 out=$(unshare -m --propagation private sh -c "mount -t tmpfs -o size=1m,mode=0700 nsit-ok $NSI_STATE_DIR && \"$NSI_BUILD/tests/pam-hold\" nsit-sec $UA </dev/null" 2>&1)
 check_match "control: with room the same login works" '^open 0$' "$out"
+
+# ================================================================ 8 corrupt state
+diag "8: a state file corrupted by hand: a clear message, a working next login"
+# corrupt HOW: a live set of UA with a member (sleep 7301), its state then
+# damaged by the awk program HOW; prints nothing, sets K (keeper) and S (member).
+corrupt() {
+	NSIT_AS_USER=1 pam_hold nsit-sec $UA -f sleep 7301 ||
+		bail "cannot hold a session of $UA" "$(cat "$HOLD_OUT")"
+	HA=$HOLD_PID
+	wait_until 10 has_sleeper $UA 7301
+	S=$(sleeper $UA 7301)
+	K=$(keeper_of "$UIDA")
+	state_of "$UIDA" | awk "$1" >"$T/corrupt"
+	cat "$T/corrupt" >"$NSI_STATE_DIR/$UIDA.state"
+}
+corrupt '$1 == "ns" && $2 == "mnt" { $3 = "garbage" } { print }'
+check "the member and the keeper are alive before" sh -c "kill -0 $S && kill -0 $K"
+log_mark
+pam_hold nsit-sec $UA || fail "a login after a corrupt state works" "$(cat "$HOLD_OUT")"
+check "corrupt state: the login works" grep -q '^open 0$' "$HOLD_OUT"
+check "corrupt state: logged with the file, the line and what happens" \
+	wait_log "$NSI_STATE_DIR/$UIDA.state is corrupt \\(line [0-9]+\\); kept as $UIDA.state.corrupt; ending the set it names \\(keeper $K\\)"
+check "corrupt state: the damaged file is kept for the administrator" \
+	cmp -s "$T/corrupt" "$NSI_STATE_DIR/$UIDA.state.corrupt"
+check "corrupt state: the set it named is ended (keeper)" wait_until 10 gone "$K"
+check "corrupt state: ... and its member" wait_until 10 gone "$S"
+check "corrupt state: a new, valid state" sh -c "$NSI list --json | grep -q '\"user\": \"$UA\"'"
+check_nomatch "corrupt state: a new keeper" "^$K\$" "$(keeper_of "$UIDA")"
+pam_release
+_nsi_hold_stop "$HA"
+check "corrupt state: the new set ends at its last logout" wait_until 10 no_state "$UIDA"
+rm -f "$NSI_STATE_DIR/$UIDA.state.corrupt"
+
+# Truncated before the keeper line: nothing can be proven to be the set's.
+corrupt 'NR <= 3 { print }'
+log_mark
+pam_hold nsit-sec $UA || fail "a login after a truncated state works" "$(cat "$HOLD_OUT")"
+check "truncated state: the login works" grep -q '^open 0$' "$HOLD_OUT"
+check "truncated state: logged, nothing ended" \
+	wait_log "$UIDA.state is corrupt \\(line 4\\); kept as $UIDA.state.corrupt; no set can be identified in it"
+check "truncated state: the unidentified set is left alone (keeper)" alive "$K"
+check "truncated state: ... and its member" alive "$S"
+pam_release
+kill -KILL "$K" "$S" 2>/dev/null
+_nsi_hold_stop "$HA"
+drop_set "$UIDA"
+rm -f "$NSI_STATE_DIR/$UIDA.state.corrupt"
 
 finish

@@ -3020,8 +3020,9 @@ int main(void)
 	umask(022);
 	owner = getpid();
 	if (geteuid() != 0) {
-		printf("not ok 1 - test-config must run as root\n");
-		return 1;
+		printf("1..0 # SKIP policy files must be root-owned and test users made: run as "
+		       "root\n");
+		return 0;
 	}
 	atexit(cleanup);
 	/* A timeout or ^C reaches the whole process group: outlive the child, then clean up. */

@@ -6,6 +6,7 @@
  * Without root, the bounding set test checks that dropping fails closed.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -103,8 +104,12 @@ static void reply(void)
 	is_int(nsi_reply_check(&r, sizeof(r)), -EPROTO, "another version is refused");
 }
 
-/* In a child: drop all but KEEP, report the bounding set as a mask (or the error). */
-static int capbset_in_child(uint64_t keep, uint64_t *mask)
+/*
+ * In a child: drop all but KEEP, report the bounding set as a mask (or the
+ * error). With AGAIN, then lose every capability (setresuid to nobody) and
+ * drop all but AGAIN_KEEP: a set already as asked is no failure.
+ */
+static int capbset_in_child(uint64_t keep, bool again, uint64_t again_keep, uint64_t *mask)
 {
 	int p[2], status;
 	long long got = 0;
@@ -116,6 +121,10 @@ static int capbset_in_child(uint64_t keep, uint64_t *mask)
 	if (pid == 0) {
 		long long m = 0;
 		int r = nsi_capbset_drop(keep);
+
+		if (r == 0 && again)
+			r = setresuid(65534, 65534, 65534) < 0 ? -errno
+							       : nsi_capbset_drop(again_keep);
 
 		if (r < 0)
 			m = r;
@@ -143,21 +152,27 @@ static void capbset(void)
 
 	if (prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) != 1 ||
 	    prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 1 || geteuid() != 0) {
-		r = capbset_in_child(0, &mask);
+		r = capbset_in_child(0, false, 0, &mask);
 		is_int(r, -EPERM, "without CAP_SETPCAP, emptying the bounding set fails (closed)");
 		return;
 	}
-	r = capbset_in_child(0, &mask);
+	r = capbset_in_child(0, false, 0, &mask);
 	is_int(r, 0, "as root, the bounding set is emptied");
 	is_int((long long)mask, 0, "nothing is left in it");
-	r = capbset_in_child(NSI_CAP_BIT(CAP_SYS_ADMIN) | NSI_CAP_BIT(CAP_NET_ADMIN), &mask);
+	r = capbset_in_child(NSI_CAP_BIT(CAP_SYS_ADMIN) | NSI_CAP_BIT(CAP_NET_ADMIN), false, 0,
+			     &mask);
 	is_int(r, 0, "dropping all but two");
 	is_int((long long)mask,
 	       (long long)(NSI_CAP_BIT(CAP_SYS_ADMIN) | NSI_CAP_BIT(CAP_NET_ADMIN)),
 	       "keeps exactly those two (CAP_SETPCAP dropped last)");
-	r = capbset_in_child(NSI_CAP_BIT(CAP_SETPCAP), &mask);
+	r = capbset_in_child(NSI_CAP_BIT(CAP_SETPCAP), false, 0, &mask);
 	is_int(r, 0, "keeping CAP_SETPCAP");
 	is_int((long long)mask, (long long)NSI_CAP_BIT(CAP_SETPCAP), "keeps it alone");
+	r = capbset_in_child(0, true, 0, &mask);
+	is_int(r, 0, "emptied, then again without any capability: no failure");
+	is_int((long long)mask, 0, "and still empty");
+	r = capbset_in_child(NSI_CAP_BIT(CAP_SYS_ADMIN), true, 0, &mask);
+	is_int(r, -EPERM, "but without CAP_SETPCAP a capability still in the set fails");
 }
 
 int main(void)
