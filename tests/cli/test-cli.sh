@@ -1,6 +1,7 @@
 #!/bin/bash
-# nsisolate(8) check and explain: exit codes (0 ok, 1 bad policy or user, 2
-# usage) and exact output. Runs as root; creates a test user and two groups
+# tests/cli/test-cli.sh: nsisolate(8) check and explain, the policy file checks
+# of docs/design.md, "Trust boundaries": exit codes (0 ok, 1 bad policy or user,
+# 2 usage) and exact output. Runs as root; creates a test user and two groups
 # (prefix "nsic") and a private temp dir, all removed on exit. The host
 # warnings of check must not depend on the host: dev.tty.legacy_tiocsti is set
 # to 0 for the run (restored on exit), and the user.max_user_namespaces = 0

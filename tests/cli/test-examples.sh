@@ -1,4 +1,6 @@
 #!/bin/bash
+# tests/cli/test-examples.sh: the example policies in conf/ against the policy
+# file checks (docs/design.md, "Trust boundaries").
 # Every example policy in conf/ passes "nsisolate check"; a copy of each with
 # planted errors fails, and check reports each planted error as the exact
 # "FILE:LINE: KEY: message" line. Prints TAP lines.

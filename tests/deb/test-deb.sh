@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/deb/test-deb.sh: the Debian package, from build to purge, never
-# installed on this host. It builds the package from a copy of the tree
-# ("make deb" into a temporary directory), runs lintian on it, and installs it
-# into a clean Debian 12 root made by mmdebstrap (cached under
-# /var/cache/nsisolate-deb-test/, one tarball per recipe). That root becomes
+# installed on this host (docs/design.md, "Tests"). It builds the package from
+# a copy of the tree ("make deb" into a temporary directory), runs lintian on
+# it, and installs it into a clean Debian 12 root made by mmdebstrap (cached
+# under /var/cache/nsisolate-deb-test/, one tarball per recipe). That root becomes
 # the root of a private mount namespace (pivot_root, not chroot: a chrooted
 # process may not make user namespaces) with its own /proc, /run and /dev,
 # where an sshd of its own listens on 127.0.0.1. There:

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# tests/e2e/test-admin.sh: issue 8, the admin commands of nsisolate(8) on
-# live sets, as root after `make all build/tests/pam-hold && make install`.
+# tests/e2e/test-admin.sh: the admin commands of nsisolate(8) on live and dead
+# sets (docs/design.md, "State"), as root after
+# `make all build/tests/pam-hold && make install`.
 # One assertion per command and per documented failure:
 #  1 list: a held ssh login's set (policy "admtest", pid = true) and a held
 #    pam-hold session under the defaults, in the table and in --json (parsed

@@ -1,5 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/e2e/test-harness.sh: the harness the end-to-end tests stand on
+# (docs/design.md, "Tests"): no leftovers, whatever the outcome.
 # Self-test of tests/e2e/lib.sh with a PAM stack WITHOUT pam_nsisolate: a copy
 # of sshd named nsit-sshd (service /etc/pam.d/nsit-sshd: pam_permit auth,
 # common-account, common-session), key and pty logins, sftp/scp, su -l,

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# tests/e2e/test-home.sh: issue 4 "Tests" through real logins (a copy of sshd
-# with the module last in its session stack), as root after
-# `make all build/tests/pam-hold && make install`.
+# tests/e2e/test-home.sh: home modes, hide, readonly, tmp.dirs and path attacks
+# on them (docs/design.md, "Security rules" 1 and "Trust boundaries"), through
+# real logins (a copy of sshd with the module last in its session stack), as
+# root after `make all build/tests/pam-hold && make install`.
 #
 # Scenarios (each negative check has a positive control):
 #  1 home.mode private: /home inside shows only the user's own home (the host

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# tests/e2e/test-network.sh: issue 6 "Tests" through real sshd logins, as
-# root after `make all build/tests/pam-hold && make install`.
+# tests/e2e/test-network.sh: network.mode "none" and "veth" (leases, nft
+# chains, teardown: docs/design.md, "Process model" and "State") through real
+# sshd logins, as root after `make all build/tests/pam-hold && make install`.
 #
 # Traffic flows only between a session and addresses this test made on this
 # machine: the host end of the session's veth (network+1), the session end

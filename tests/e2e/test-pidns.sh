@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# tests/e2e/test-pidns.sh: issue 7 (PID, IPC and UTS namespaces) through real
-# sshd logins, as root after `make all build/tests/pam-hold && make install`.
+# tests/e2e/test-pidns.sh: a set's PID, IPC and UTS namespaces and the keeper
+# as PID 1 (docs/design.md, "Process model"), through real sshd logins, as
+# root after `make all build/tests/pam-hold && make install`.
 #
 # Users: $UA (pid = true, hostname "nsit-lab"), $UB (pid = true, hostname
 # "lab-%u"), $UC the positive control (pid = false, ipc = false, no hostname:

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/e2e/test-security.sh: attacks by a user with a local account on the
-# set, each tried with real sessions opened through the module (pam-hold,
+# set (docs/design.md, "Trust boundaries", "State" and "Security rules" 7),
+# each tried with real sessions opened through the module (pam-hold,
 # su run by root and by an ordinary user), each negative check with the
 # positive control that shows the same action works where it should:
 #  1 "nsisolate enter USER --as-user" never hands root's terminal or

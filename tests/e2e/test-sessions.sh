@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# tests/e2e/test-sessions.sh: issue 3 "Tests" through real logins, as root
+# tests/e2e/test-sessions.sh: a user's set created, joined and torn down
+# through real logins (docs/design.md, "Process model" and "State"), as root
 # after `make all build/tests/pam-hold build/tests/pam-fdcheck && make install`.
 #
 # Scenarios (each negative check has a positive control outside the session):
@@ -176,7 +177,7 @@ out=$("$FDCHECK" $SVC $U1 2>&1)
 rc=$?
 check_eq "pam-fdcheck (first login) exits 0" 0 "$rc"
 [ $rc -ne 0 ] && diag "$out"
-# DESIGN.md rule 2: the helper is spawned "without a SIGCHLD to the caller".
+# docs/design.md, "Security rules" 2 (helper spawn): no SIGCHLD reaches the caller.
 check_match "first login: no SIGCHLD reached the opener from a process it did not fork" '^foreign-sigchld 0$' "$out"
 for w in "open 0" "close 0" "child-moved yes" "after-close-child-moved no" \
 	"same fds (open+close)" "same signal dispositions (open+close)" \

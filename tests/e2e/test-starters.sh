@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/e2e/test-starters.sh: every way a PAM application can start its
 # session child either isolates it or says so; nothing runs un-isolated
-# silently. With build/tests/pam-starter (a PAM application that opens a
+# silently (docs/design.md, "Process model": the fork handler, opener mode).
+# With build/tests/pam-starter (a PAM application that opens a
 # session and starts its child with fork, posix_spawn, vfork or a raw
 # clone(CLONE_PIDFD)):
 #  1 fork: the child is in the set's mount namespace; no "never joined" error

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# End-to-end tests of the user namespace (issue 5, DESIGN.md "Process model"
-# items 2-3, security rule 3) through real logins: sshd with and without a
+# tests/e2e/test-userns.sh: the sessions' user namespace (docs/design.md,
+# "Process model": the keeper and the fork handler; "Security rules" 3, never
+# map real root) through real logins: sshd with and without a
 # pty, sftp, scp (SFTP and legacy protocol), su -l, runuser -l and login -f
 # on a pty. Every property checked inside a session has a positive control
 # outside one (the same user, the same program, no module).

@@ -1,4 +1,6 @@
 #!/bin/bash
+# tests/fuzz/run-fuzz.sh: one libFuzzer target, as make test and make check run
+# it (docs/design.md, "Tests").
 # Usage: tests/fuzz/run-fuzz.sh BIN
 # Runs the libFuzzer target BIN (build/fuzz-NAME, from tests/fuzz/fuzz-NAME.c)
 # for a bounded time on a copy of tests/fuzz/corpus-NAME (the checked-in

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * pam-fdcheck SERVICE USER [--selftest]: checks that a PAM session open and
- * close leave the opener as they found it (DESIGN.md security rule 5: the
- * module leaks no fd, changes no signal disposition, and the opener moves
- * into no namespace).
+ * close leave the opener as they found it (docs/design.md, "Security rules" 5,
+ * module hygiene: the module leaks no fd, changes no signal disposition, and
+ * the opener moves into no namespace).
  *
  * Before pam_start it sets up what a real application has: a SIGCHLD
  * handler (SA_SIGINFO, counting SIGCHLDs that no child of ours sent),

@@ -6,7 +6,8 @@
  * CMD in the child (the module's fork handler isolates it), waits, then closes.
  * With NSIT_AS_USER set, the child first becomes USER (initgroups, setgid,
  * setuid) as login programs do, inside the set's user namespace.
- * Used by tests and the benchmark to keep a joining session alive.
+ * Used by tests and the benchmark to keep a joining session alive
+ * (docs/design.md, "Process model": joining logins, the fork handler).
  */
 #include <grp.h>
 #include <pwd.h>

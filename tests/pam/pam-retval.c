@@ -3,7 +3,8 @@
  * pam-retval CONFDIR: the exact return codes of pam_open_session and
  * pam_close_session with the built module, one PAM service file per case in
  * CONFDIR (written by test-retval.sh, which also makes the users and the
- * policy files). TAP on stdout; exits 1 if a case failed.
+ * policy files). TAP on stdout; exits 1 if a case failed. The module fails
+ * closed (docs/design.md, "Security rules" 5 and "Trust boundaries").
  *
  * Each service's session stack is the module alone, "session required", so
  * libpam hands its failure codes through unchanged and PAM_SUCCESS as

@@ -9,9 +9,10 @@
  *   clone        a raw clone(2) with CLONE_PIDFD, as Qt's forkfd (SDDM)
  *   fork2        fork(2) twice, one child after the other, as cron does for
  *                the job and then the mailer (NSIT_CHILD=1, then 2)
- * None but fork runs pthread_atfork handlers. With NSIT_INVOCATION_ID set,
- * puts INVOCATION_ID into the PAM environment first, as PID 1's executor
- * does for a PAMName= unit. Prints "open RC", "opener mnt=NS" (the opener's
+ * None but fork runs pthread_atfork handlers (docs/design.md, "Process model":
+ * the fork handler, opener mode). With NSIT_INVOCATION_ID set, puts
+ * INVOCATION_ID into the PAM environment first, as PID 1's executor does for
+ * a PAMName= unit. Prints "open RC", "opener mnt=NS" (the opener's
  * mount namespace after the open), "child STATUS" and "close RC".
  */
 #include <errno.h>

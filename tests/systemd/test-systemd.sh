@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# tests/systemd/test-systemd.sh: pam_nsisolate on a booted Debian 12 (systemd
-# 252 as PID 1, logind, dbus-user-session, libpam-systemd in common-session,
-# Debian's 6.1 kernel) under qemu, over real ssh. The module is the last
-# session line of the stock /etc/pam.d/sshd, su-l, runuser-l, cron (with
-# first_child) and of a copy of /usr/lib/pam.d/systemd-user in /etc/pam.d;
-# nothing else in the stock files changes.
+# tests/systemd/test-systemd.sh: opener mode for the user manager and the
+# keeper's scope (docs/design.md, "Process model"), on a booted Debian 12
+# (systemd 252 as PID 1, logind, dbus-user-session, libpam-systemd in
+# common-session, Debian's 6.1 kernel) under qemu, over real ssh. The module
+# is the last session line of the stock /etc/pam.d/sshd, su-l, runuser-l,
+# cron (with first_child) and of a copy of /usr/lib/pam.d/systemd-user in
+# /etc/pam.d; nothing else in the stock files changes.
 # Each negative check has its positive control:
 #  1 ssh shell isolated (own /tmp, loopback only) vs the host's namespaces.
 #  2 the user manager is in the set: systemd-run --user --wait -P, a
