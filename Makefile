@@ -38,7 +38,7 @@ HOSTNET_OBJ := $(B)/common/hostnet.o
 
 TARGETS := $(B)/pam_nsisolate.so $(B)/nsisolate-helper $(B)/nsisolate
 
-.PHONY: all install uninstall deps check test stress demo bench format format-check clean unit fuzz deb \
+.PHONY: all install uninstall deps check test stress fault demo bench format format-check clean unit fuzz deb \
 	systemd-image systemd-shell
 all: $(TARGETS)
 
@@ -147,8 +147,14 @@ test:
 	$(MAKE) -j$(shell nproc) unit fuzz
 	NSI_FUZZ_TIME=$${NSI_FUZZ_TIME:-10} tests/run-all.sh --in-tree
 
+# The crash-test build (tests/e2e/test-faults.sh): fault points compiled in,
+# the helper's path under /run/nsit-fault; never installed system-wide.
+FAULT_BIN := build/fault/pam_nsisolate.so build/fault/nsisolate-helper
+fault:
+	$(MAKE) B=build/fault NSI_FAULTS=1 LIBEXECDIR=/run/nsit-fault $(FAULT_BIN)
+
 check: deps
-	$(MAKE) all unit fuzz $(PAMT_BIN)
+	$(MAKE) all unit fuzz fault $(PAMT_BIN)
 	$(MAKE) install
 	tests/run-all.sh
 

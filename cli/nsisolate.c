@@ -308,8 +308,10 @@ static enum set_status set_status(struct nsi_state *st)
 {
 	int pfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
 
-	if (pfd < 0)
+	if (pfd == -ESRCH)
 		return SET_DEAD;
+	if (pfd < 0)
+		return SET_LIVE; /* cannot tell (no fd): never ended on a guess */
 	close(pfd);
 	return nsi_state_prune(st) > 0 ? SET_LIVE : SET_LINGERING;
 }
@@ -721,7 +723,10 @@ static int cmd_gc(void)
 		return 1;
 	if (run >= 0 && for_each_set(run, gc_one, &done) < 0)
 		return 1;
-	/* Lock files without a state belong to no set. */
+	/*
+	 * Lock files without a state belong to no set; so does a lease whose
+	 * set was refused while its network could not be removed (no fd left).
+	 */
 	if (run >= 0)
 		n = scandirat(run, ".", &names, NULL, alphasort);
 	for (int i = 0; i < n; i++) {
@@ -730,6 +735,21 @@ static int cmd_gc(void)
 		struct stat s;
 
 		snprintf(state, sizeof(state), "%lu.state", uid);
+		if (end != names[i]->d_name && !strcmp(end, ".lease") &&
+		    fstatat(run, state, &s, AT_SYMLINK_NOFOLLOW) < 0) {
+			_cleanup_close_ int lock = nsi_lock_uid(run, (uid_t)uid, 1000);
+			struct passwd *pw = getpwuid((uid_t)uid);
+			struct nsi_state orphan = { .uid = (uid_t)uid };
+
+			snprintf(orphan.user, sizeof(orphan.user), "%s", pw ? pw->pw_name : "-");
+			if (lock >= 0 && fstatat(run, state, &s, AT_SYMLINK_NOFOLLOW) < 0 &&
+			    end_network(run, &orphan) == 0) {
+				(void)nsi_lock_remove(run, (uid_t)uid);
+				printf("gc: removed the network of uid %lu, which no set names\n",
+				       uid);
+				done++;
+			}
+		}
 		if (end != names[i]->d_name && !strcmp(end, ".lock") &&
 		    fstatat(run, state, &s, AT_SYMLINK_NOFOLLOW) < 0) {
 			_cleanup_close_ int lock = nsi_lock_uid(run, (uid_t)uid, 1000);

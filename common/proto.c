@@ -149,7 +149,8 @@ static int helper_waiter(void *arg)
 		(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
 	if (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0)
 		_exit(127);
-	_exit(si.si_code == CLD_EXITED ? si.si_status : 126);
+	/* As a shell reports it: 128 + the signal that ended the helper. */
+	_exit(si.si_code == CLD_EXITED ? si.si_status & 0x7f : 128 + (si.si_status & 0x7f));
 }
 
 /* FD moved above the standard ones (a caller may have 0, 1 or 2 closed). */
@@ -229,10 +230,17 @@ int nsi_helper_run(const struct nsi_request *req, struct nsi_reply *rep)
 	if (n < 0)
 		return (int)n;
 	if (nsi_reply_check(rep, (size_t)n) < 0) {
-		snprintf(rep->msg, sizeof(rep->msg),
-			 "helper %s failed (exit %d) without a valid reply", NSI_HELPER_PATH,
-			 si.si_status);
-		return -EPROTO;
+		if (si.si_status > 128)
+			/* SIGKILL: the timeout, the OOM killer or an administrator. */
+			snprintf(rep->msg, sizeof(rep->msg),
+				 "helper %s was killed by signal %d (%s) before it replied",
+				 NSI_HELPER_PATH, si.si_status - 128,
+				 strsignal(si.si_status - 128));
+		else
+			snprintf(rep->msg, sizeof(rep->msg),
+				 "helper %s failed (exit %d) without a valid reply",
+				 NSI_HELPER_PATH, si.si_status);
+		return si.si_status > 128 ? -ECHILD : -EPROTO;
 	}
 	return rep->status;
 }

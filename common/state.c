@@ -281,6 +281,8 @@ int nsi_state_salvage(int dirfd, uid_t uid, struct nsi_state *out, int *ret_line
 	st->uid = uid;
 	st->nsessions = 0;
 	kfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
+	if (kfd < 0 && kfd != -ESRCH)
+		return kfd;
 	if (kfd >= 0) {
 		/* A live keeper: proven by its image, its namespaces taken from it. */
 		if (!is_keeper(st->keeper_pid, kfd))
@@ -427,6 +429,7 @@ int nsi_pin_process(pid_t pid, uint64_t start)
 {
 	_cleanup_close_ int pfd = -1;
 	uint64_t now;
+	int r;
 
 	if (pid <= 1)
 		return -ESRCH;
@@ -434,7 +437,10 @@ int nsi_pin_process(pid_t pid, uint64_t start)
 	if (pfd < 0)
 		return -errno;
 	/* Read after pinning: if the pid was reused, the start time tells. */
-	if (nsi_proc_start(pid, &now) < 0 || now != start)
+	r = nsi_proc_start(pid, &now);
+	if (r < 0)
+		return r == -EBADMSG ? -ESRCH : r;
+	if (now != start)
 		return -ESRCH;
 	if (pidfd_send_signal(pfd, 0, NULL, 0) < 0)
 		return -ESRCH;
@@ -461,7 +467,10 @@ uint64_t nsi_ns_inode_at(int procfd, pid_t pid, const char *name)
 	char path[64];
 	struct stat s;
 
-	snprintf(path, sizeof(path), "%d/ns/%s", (int)pid, name);
+	if (pid)
+		snprintf(path, sizeof(path), "%d/ns/%s", (int)pid, name);
+	else
+		snprintf(path, sizeof(path), "self/ns/%s", name);
 	if (fstatat(procfd, path, &s, 0) < 0)
 		return 0;
 	return (uint64_t)s.st_ino;
@@ -682,6 +691,9 @@ int nsi_set_kill(const struct nsi_state *st)
 	if (n > 0)
 		return -EBUSY;
 	kfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
+	/* Dead is -ESRCH; anything else (no fd, no memory) leaves the keeper unknown. */
+	if (kfd < 0 && kfd != -ESRCH)
+		return kfd;
 	if (kfd >= 0) {
 		struct pollfd p = { .fd = kfd, .events = POLLIN };
 

@@ -103,7 +103,7 @@ size_t nsi_state_prune(struct nsi_state *st);
 int nsi_set_open_ns(const struct nsi_state *st, int pidfd, int fds[NSI_NS_COUNT]);
 
 /* Inode of /proc/PID/ns/NAME (PID 0 = self), or 0 on error. */
-/* As nsi_ns_inode, PID looked up in the procfs PROCFD. */
+/* As nsi_ns_inode, PID (0: the caller) looked up in the procfs PROCFD. */
 uint64_t nsi_ns_inode_at(int procfd, pid_t pid, const char *name);
 uint64_t nsi_ns_inode(pid_t pid, const char *name);
 

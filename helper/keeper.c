@@ -9,10 +9,12 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,9 +59,15 @@ _Noreturn void keeper_main(const struct keeper_args *a)
 		_exit(1);
 	drop_bounding();
 	if (a->userns) {
+		struct stat st;
+
 		if (unshare(CLONE_NEWUSER) < 0)
 			_exit(1);
-		if (write(a->ready_fd, &c, 1) != 1)
+		/* Its number, for the set's record: sent while nothing else is. */
+		if (stat("/proc/self/ns/user", &st) < 0)
+			_exit(1);
+		if (write(a->ready_fd, &(uint64_t){ (uint64_t)st.st_ino }, sizeof(uint64_t)) !=
+		    sizeof(uint64_t))
 			_exit(1);
 		/* The helper writes the maps from outside, then releases us. */
 		if (read(a->go_fd, &c, 1) != 1)

@@ -161,9 +161,9 @@ _Noreturn static void teardown(const struct nsi_request *req)
  * the next login of the user (or nsisolate gc) reclaims; nothing is ever
  * left that no state names. The uid's lock is the module's.
  */
-static void adopt(int run, int procfd, const struct passwd *pw, const struct nsi_resolved *res,
+static void adopt(int run, const struct passwd *pw, const struct nsi_resolved *res,
 		  uint64_t settings_hash, uint64_t groups_hash, pid_t keeper, uint64_t keeper_start,
-		  const uint64_t host_ino[NSI_NS_COUNT])
+		  const uint64_t host_ino[NSI_NS_COUNT], const uint64_t set_ino[NSI_NS_COUNT])
 {
 	struct nsi_state *st = calloc(1, sizeof(*st));
 	size_t ulen = strlen(pw->pw_name), plen = strlen(res->policy);
@@ -183,13 +183,11 @@ static void adopt(int run, int procfd, const struct passwd *pw, const struct nsi
 	st->keeper_start = keeper_start;
 	st->created = (int64_t)time(NULL);
 	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
-		uint64_t k = nsi_ns_inode_at(procfd, keeper, nsi_ns_types[i].name);
-
-		if (!k || !host_ino[i]) {
+		if (!set_ino[i] || !host_ino[i]) {
 			kill(keeper, SIGKILL);
-			die(ESRCH, "cannot read the keeper's %s namespace", nsi_ns_types[i].name);
+			die(ESRCH, "cannot read the set's %s namespace", nsi_ns_types[i].name);
 		}
-		st->ns_ino[i] = k != host_ino[i] ? k : 0;
+		st->ns_ino[i] = set_ino[i] != host_ino[i] ? set_ino[i] : 0;
 	}
 	r = nsi_state_write(run, st);
 	free(st);
@@ -224,7 +222,7 @@ int main(void)
 	bool have_groups;
 	int ngroups = NSI_MAX_GROUPS, flags, r;
 	int ready[2], go[2], procfd, run;
-	uint64_t host_ino[NSI_NS_COUNT];
+	uint64_t host_ino[NSI_NS_COUNT], set_ino[NSI_NS_COUNT];
 	char why[512], c;
 	uint64_t keeper_start;
 	pid_t keeper;
@@ -232,6 +230,8 @@ int main(void)
 	if (getuid() != 0 || geteuid() != 0)
 		die(EPERM, "must be run by root (from pam_nsisolate.so)");
 	clean_process_state();
+	/* A keeper that died closes its pipe: a write must fail, not kill. */
+	signal(SIGPIPE, SIG_IGN);
 	/* Nothing this process or the keeper execs may gain privileges. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die(errno, "no_new_privs: %m");
@@ -339,6 +339,15 @@ int main(void)
 	procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0)
 		die(errno, "/proc: %m");
+	/*
+	 * The set's namespaces are read here, not from the keeper's /proc
+	 * entries (closed to this process once either changed credentials):
+	 * the keeper shares the mount, network, IPC and UTS namespaces with
+	 * this process, its PID namespace is where this process's children go
+	 * (readable once the keeper exists), and it reports its user namespace.
+	 */
+	for (size_t i = 0; i < NSI_NS_COUNT; i++)
+		set_ino[i] = nsi_ns_inode_at(procfd, 0, nsi_ns_types[i].name);
 	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
 		die(errno, "pipe: %m");
 	keeper = fork();
@@ -364,10 +373,12 @@ int main(void)
 	close(ready[1]);
 	close(go[0]);
 	NSI_FAULT("helper-forked");
+	if (flags & CLONE_NEWPID)
+		set_ino[NSI_NS_PID] = nsi_ns_inode_at(procfd, 0, "pid_for_children");
 	/* Setup is done: only the map writes remain. */
 	limit_caps(map_caps, (int)NSI_ARRAY_SIZE(map_caps));
 	if (res.settings.userns.enable) {
-		if (read(ready[0], &c, 1) != 1)
+		if (read(ready[0], &set_ino[NSI_NS_USER], sizeof(uint64_t)) != sizeof(uint64_t))
 			die(ECHILD, "keeper failed to create the user namespace");
 		r = write_id_maps(procfd, keeper, pw->pw_uid, groups, (size_t)ngroups,
 				  res.settings.userns.root_id);
@@ -398,8 +409,8 @@ int main(void)
 		}
 	}
 	NSI_FAULT("helper-scoped");
-	adopt(run, procfd, pw, &res, req.settings_hash, req.groups_hash, keeper, keeper_start,
-	      host_ino);
+	adopt(run, pw, &res, req.settings_hash, req.groups_hash, keeper, keeper_start, host_ino,
+	      set_ino);
 	NSI_FAULT("helper-adopted");
 	/* The keeper now outlives this process: hand it over. */
 	if (write(go[1], &c, 1) != 1 || read(ready[0], &c, 1) != 1) {

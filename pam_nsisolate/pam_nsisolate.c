@@ -305,6 +305,27 @@ static int end_network(pam_handle_t *ph, int run, uid_t uid, const char *user, c
 	return r;
 }
 
+/*
+ * The record of a set whose processes are gone goes once its network has:
+ * a network that cannot be removed now (no fd or process left for the
+ * helper) keeps the record, so that the next login of the user or
+ * "nsisolate gc" finishes the work. Nothing is left that no state names.
+ */
+static void forget_set(pam_handle_t *ph, int run, uid_t uid, const char *user, const char *config)
+{
+	if (end_network(ph, run, uid, user, config) < 0) {
+		pam_syslog(ph, LOG_ERR,
+			   NSI_RUN_DIR
+			   "/%u.state is kept: the next login of %s or \"nsisolate gc\" "
+			   "removes what is left of the set",
+			   (unsigned)uid, user);
+		return;
+	}
+	NSI_FAULT("forget-network");
+	(void)nsi_state_remove(run, uid);
+	(void)nsi_lock_remove(run, uid);
+}
+
 static int create_set(pam_handle_t *ph, const struct login *l, struct nsi_state *st, int *ret_pidfd,
 		      char *why, size_t whylen)
 {
@@ -465,6 +486,11 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	have = r == 0;
 	if (have) {
 		pidfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
+		if (pidfd < 0 && pidfd != -ESRCH) {
+			snprintf(why, whylen, "cannot check keeper %d of the set: %s",
+				 (int)st->keeper_pid, strerror(-pidfd));
+			return pidfd;
+		}
 		if (pidfd < 0) {
 			/* The keeper died: the set is over; nothing of it may outlive it. */
 			r = nsi_set_kill(st);
@@ -483,7 +509,13 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 			have = false;
 		} else if (nsi_state_prune(st) == 0 && nsi_set_count_members(st) == 0) {
 			/* A lingering set nobody lives in any more: reclaim it. */
-			(void)nsi_set_kill(st);
+			r = nsi_set_kill(st);
+			if (r < 0) {
+				snprintf(why, whylen,
+					 "cannot reclaim the empty set of keeper %d: %s",
+					 (int)st->keeper_pid, strerror(-r));
+				return r;
+			}
 			(void)end_network(ph, run, st->uid, st->user, l->config);
 			(void)nsi_state_remove(run, st->uid);
 			pam_syslog(ph, LOG_INFO,
@@ -505,10 +537,13 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 			 * No set for this login: one the helper recorded before it
 			 * failed ends now, and what it leased goes, the lock file too.
 			 */
-			if (nsi_state_read(run, l->pw->pw_uid, st) == 0 && nsi_set_kill(st) == 0)
-				(void)nsi_state_remove(run, l->pw->pw_uid);
-			(void)end_network(ph, run, l->pw->pw_uid, l->pw->pw_name, l->config);
-			(void)nsi_lock_remove(run, l->pw->pw_uid);
+			if (nsi_state_read(run, l->pw->pw_uid, st) == 0) {
+				if (nsi_set_kill(st) == 0)
+					forget_set(ph, run, st->uid, st->user, l->config);
+			} else if (end_network(ph, run, l->pw->pw_uid, l->pw->pw_name, l->config) ==
+				   0) {
+				(void)nsi_lock_remove(run, l->pw->pw_uid);
+			}
 			return r;
 		}
 		created = true;
@@ -644,12 +679,8 @@ undo_fds:
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
 		nsi_closep(&fds[i]);
 undo:
-	if (created && st->nsessions == 0) {
-		(void)nsi_set_kill(st);
-		(void)end_network(ph, run, st->uid, st->user, l->config);
-		(void)nsi_state_remove(run, st->uid);
-		(void)nsi_lock_remove(run, st->uid);
-	}
+	if (created && st->nsessions == 0 && nsi_set_kill(st) == 0)
+		forget_set(ph, run, st->uid, st->user, l->config);
 	return r;
 }
 
@@ -917,10 +948,7 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *ph, int flags, int argc, const
 		return PAM_SESSION_ERR;
 	}
 	NSI_FAULT("close-killed");
-	(void)end_network(ph, run, st->uid, st->user, o.config);
-	NSI_FAULT("close-network");
-	(void)nsi_state_remove(run, st->uid);
-	(void)nsi_lock_remove(run, st->uid);
+	forget_set(ph, run, st->uid, st->user, o.config);
 	pam_syslog(ph, LOG_INFO, "tore down set of %s (uid %u), policy %s, keeper pid %d", st->user,
 		   (unsigned)st->uid, st->policy[0] ? st->policy : "(defaults)",
 		   (int)st->keeper_pid);
