@@ -50,17 +50,12 @@ static void rm_contents(struct rm *r, int dfd, unsigned depth)
 	DIR *d;
 	int fd;
 
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		rm_error(r, errno);
-		return;
-	}
-	d = fdopendir(fd);
+	d = nsi_opendir_at(dfd);
 	if (!d) {
 		rm_error(r, errno);
-		close(fd);
 		return;
 	}
+	fd = dirfd(d);
 	while ((de = readdir(d))) {
 		_cleanup_close_ int sub = -1;
 		struct stat sb, sub_sb;

@@ -472,17 +472,9 @@ static int load_dropins(struct nsi_config *cf, struct nsi_diag *d, const char *d
 		diag_file(d, dirpath, 0, "not owned by root or writable by group or others");
 		return 0;
 	}
-	{
-		int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (rfd < 0)
-			return -errno;
-		dir = fdopendir(rfd);
-		if (!dir) {
-			close(rfd);
-			return -errno;
-		}
-	}
+	dir = nsi_opendir_at(dfd);
+	if (!dir)
+		return -errno;
 	while ((de = readdir(dir))) {
 		if (de->d_name[0] == '.')
 			continue;

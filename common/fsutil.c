@@ -263,6 +263,22 @@ int nsi_path_split(const char *path, char **parent, const char **base)
 	return 0;
 }
 
+DIR *nsi_opendir_at(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), saved;
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	return d;
+}
+
 int nsi_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

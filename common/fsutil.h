@@ -2,6 +2,7 @@
 #ifndef NSI_FSUTIL_H
 #define NSI_FSUTIL_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
@@ -49,6 +50,11 @@ int nsi_lock_file_at(int dirfd, const char *name, int timeout_ms);
 /* Remove NAME below DIRFD (never a directory); 0 also when it is already gone, or -errno. */
 int nsi_unlink_at(int dirfd, const char *name);
 /* Write all of BUF, looping on short writes and EINTR. */
+/*
+ * A directory stream of the directory DIRFD (which stays open and the
+ * caller's), through a new fd of its own: NULL with errno set.
+ */
+DIR *nsi_opendir_at(int dirfd);
 int nsi_write_all(int fd, const void *buf, size_t len);
 /* Read exactly LEN bytes unless EOF comes first; returns bytes read or -errno. */
 ssize_t nsi_read_full(int fd, void *buf, size_t len);

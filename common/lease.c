@@ -439,16 +439,11 @@ int nsi_lease_scan(int dirfd, struct nsi_lease **ret, size_t *n)
 	size_t count = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
-	int fd, r = 0;
+	int r = 0;
 
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	d = nsi_opendir_at(dirfd);
+	if (!d)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
 	while ((de = readdir(d))) {
 		struct nsi_lease l;
 		uid_t uid;

@@ -111,43 +111,29 @@ int nsi_hostname_expand(const char *tmpl, const char *user, char *out, size_t ou
 	return 0;
 }
 
+/* The words of the enumerated settings, in the order of their enums (config.h). */
+static const char *const tmp_methods[] = { "tmpfs", "instance", "shared" };
+static const char *const home_modes[] = { "shared", "private", "ephemeral" };
+static const char *const net_modes[] = { "host", "none", "veth" };
+
+static const char *word_of(const char *const *words, size_t n, unsigned v)
+{
+	return v < n ? words[v] : "?";
+}
+
 const char *nsi_tmp_method_name(enum nsi_tmp_method m)
 {
-	switch (m) {
-	case NSI_TMP_TMPFS:
-		return "tmpfs";
-	case NSI_TMP_INSTANCE:
-		return "instance";
-	case NSI_TMP_SHARED:
-		return "shared";
-	}
-	return "?";
+	return word_of(tmp_methods, NSI_ARRAY_SIZE(tmp_methods), m);
 }
 
 const char *nsi_home_mode_name(enum nsi_home_mode m)
 {
-	switch (m) {
-	case NSI_HOME_SHARED:
-		return "shared";
-	case NSI_HOME_PRIVATE:
-		return "private";
-	case NSI_HOME_EPHEMERAL:
-		return "ephemeral";
-	}
-	return "?";
+	return word_of(home_modes, NSI_ARRAY_SIZE(home_modes), m);
 }
 
 const char *nsi_net_mode_name(enum nsi_net_mode m)
 {
-	switch (m) {
-	case NSI_NET_HOST:
-		return "host";
-	case NSI_NET_NONE:
-		return "none";
-	case NSI_NET_VETH:
-		return "veth";
-	}
-	return "?";
+	return word_of(net_modes, NSI_ARRAY_SIZE(net_modes), m);
 }
 
 int nsi_expand_path(const char *tmpl, const char *home, const char *user, char *out, size_t outlen)
@@ -229,8 +215,6 @@ void cfg_keyname(char *buf, const char *prefix, const char *name)
 
 static void apply_tmp(struct ctx *c, const config_setting_t *g, struct nsi_settings *s)
 {
-	static const char *const methods[] = { "tmpfs", "instance", "shared" };
-
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
 		const char *name = config_setting_name(e);
@@ -276,7 +260,8 @@ static void apply_tmp(struct ctx *c, const config_setting_t *g, struct nsi_setti
 		} else if (!strcmp(name, "method")) {
 			int m;
 
-			if (cfg_get_enum(c, e, key, methods, 3, NULL, &m) == 0)
+			if (cfg_get_enum(c, e, key, tmp_methods, NSI_ARRAY_SIZE(tmp_methods), NULL,
+					 &m) == 0)
 				s->tmp.method = (enum nsi_tmp_method)m;
 		} else if (!strcmp(name, "size")) {
 			(void)cfg_get_size(c, e, key, &s->tmp.size);
@@ -288,8 +273,6 @@ static void apply_tmp(struct ctx *c, const config_setting_t *g, struct nsi_setti
 
 static void apply_home(struct ctx *c, const config_setting_t *g, struct nsi_settings *s)
 {
-	static const char *const modes[] = { "shared", "private", "ephemeral" };
-
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
 		const char *name = config_setting_name(e);
@@ -299,7 +282,8 @@ static void apply_home(struct ctx *c, const config_setting_t *g, struct nsi_sett
 
 		cfg_keyname(key, "home", name);
 		if (!strcmp(name, "mode")) {
-			if (cfg_get_enum(c, e, key, modes, 3, NULL, &m) == 0)
+			if (cfg_get_enum(c, e, key, home_modes, NSI_ARRAY_SIZE(home_modes), NULL,
+					 &m) == 0)
 				s->home.mode = (enum nsi_home_mode)m;
 		} else if (!strcmp(name, "skel")) {
 			if (cfg_get_string(c, e, key, &v) < 0)
@@ -326,8 +310,6 @@ static void apply_home(struct ctx *c, const config_setting_t *g, struct nsi_sett
 
 static void apply_network(struct ctx *c, const config_setting_t *g, struct nsi_settings *s)
 {
-	static const char *const modes[] = { "host", "none", "veth" };
-
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
 		const char *name = config_setting_name(e);
@@ -336,7 +318,8 @@ static void apply_network(struct ctx *c, const config_setting_t *g, struct nsi_s
 
 		cfg_keyname(key, "network", name);
 		if (!strcmp(name, "mode")) {
-			if (cfg_get_enum(c, e, key, modes, 3, NULL, &m) == 0)
+			if (cfg_get_enum(c, e, key, net_modes, NSI_ARRAY_SIZE(net_modes), NULL,
+					 &m) == 0)
 				s->network.mode = (enum nsi_net_mode)m;
 		} else if (!strcmp(name, "subnet")) {
 			struct nsi_cidr cidr;

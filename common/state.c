@@ -462,32 +462,29 @@ size_t nsi_state_prune(struct nsi_state *st)
 	return keep;
 }
 
-uint64_t nsi_ns_inode_at(int procfd, pid_t pid, const char *name)
+/* PROC is "" below the procfs PROCFD, or "/proc/" with AT_FDCWD. */
+static uint64_t ns_inode(int procfd, const char *proc, pid_t pid, const char *name)
 {
 	char path[64];
 	struct stat s;
 
 	if (pid)
-		snprintf(path, sizeof(path), "%d/ns/%s", (int)pid, name);
+		snprintf(path, sizeof(path), "%s%d/ns/%s", proc, (int)pid, name);
 	else
-		snprintf(path, sizeof(path), "self/ns/%s", name);
+		snprintf(path, sizeof(path), "%sself/ns/%s", proc, name);
 	if (fstatat(procfd, path, &s, 0) < 0)
 		return 0;
 	return (uint64_t)s.st_ino;
 }
 
+uint64_t nsi_ns_inode_at(int procfd, pid_t pid, const char *name)
+{
+	return ns_inode(procfd, "", pid, name);
+}
+
 uint64_t nsi_ns_inode(pid_t pid, const char *name)
 {
-	char path[64];
-	struct stat s;
-
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
-	else
-		snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
-	if (stat(path, &s) < 0)
-		return 0;
-	return (uint64_t)s.st_ino;
+	return ns_inode(AT_FDCWD, "/proc/", pid, name);
 }
 
 /*

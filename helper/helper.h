@@ -33,8 +33,8 @@ struct nsi_user_id {
 void setup_mounts(const struct nsi_settings *s, const struct nsi_user_id *u);
 
 /* home.c: paths below the user's home, walked by fd with the user's fsuid. */
-int open_home(const struct nsi_user_id *u, int *ret_parent, char *why, size_t len);
-int walk_target(const char *path, const struct nsi_user_id *u, int flags, char *why, size_t len);
+int open_home(const struct nsi_user_id *u, int *ret_parent, char *why, size_t whylen);
+int walk_target(const char *path, const struct nsi_user_id *u, int flags, char *why, size_t whylen);
 void setup_home(const struct nsi_settings *s, const struct nsi_user_id *u);
 /* DIR and FILE: an empty 000 directory and an empty 000 file to bind over hidden paths. */
 void setup_hide_readonly(const struct nsi_settings *s, const struct nsi_user_id *u, int dir,

@@ -55,7 +55,7 @@ static bool under_home(const char *path, const char *home)
 	return !strncmp(path, home, n) && (path[n] == '\0' || path[n] == '/');
 }
 
-int open_home(const struct nsi_user_id *u, int *ret_parent, char *why, size_t len)
+int open_home(const struct nsi_user_id *u, int *ret_parent, char *why, size_t whylen)
 {
 	_cleanup_free_ char *parent = NULL;
 	_cleanup_close_ int pfd = -1, hfd = -1;
@@ -64,24 +64,24 @@ int open_home(const struct nsi_user_id *u, int *ret_parent, char *why, size_t le
 
 	if (!nsi_path_is_normal(u->home) || !strcmp(u->home, "/") ||
 	    nsi_path_split(u->home, &parent, &base) < 0) {
-		snprintf(why, len, "home %s: not a normalized absolute path", u->home);
+		snprintf(why, whylen, "home %s: not a normalized absolute path", u->home);
 		return -EINVAL;
 	}
-	pfd = nsi_walk_root(parent, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, len);
+	pfd = nsi_walk_root(parent, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, whylen);
 	if (pfd < 0)
 		return pfd;
 	hfd = openat(pfd, base, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
 	if (hfd < 0) {
 		int e = errno;
 
-		snprintf(why, len, "home %s: %s", u->home,
+		snprintf(why, whylen, "home %s: %s", u->home,
 			 e == ENOTDIR || e == ELOOP ? "a symlink or not a directory" : strerror(e));
 		return -e;
 	}
 	if (fstat(hfd, &st) < 0)
 		return -errno;
 	if (st.st_uid != u->uid) {
-		snprintf(why, len, "home %s: owned by uid %u, not by %s", u->home,
+		snprintf(why, whylen, "home %s: owned by uid %u, not by %s", u->home,
 			 (unsigned)st.st_uid, u->name);
 		return -EPERM;
 	}
@@ -98,20 +98,20 @@ int open_home(const struct nsi_user_id *u, int *ret_parent, char *why, size_t le
  * NSI_WALK_MAX_MIDS, *NMIDS of them), for the caller to pin.
  */
 static int walk_below_home(const char *path, const struct nsi_user_id *u, int flags, int *mids,
-			   size_t *nmids, char *why, size_t len)
+			   size_t *nmids, char *why, size_t whylen)
 {
 	_cleanup_close_ int cur = -1;
 	char rel[PATH_MAX], *save = NULL, *comp;
 	int r;
 
-	cur = open_home(u, NULL, why, len);
+	cur = open_home(u, NULL, why, whylen);
 	if (cur < 0)
 		return cur;
 	snprintf(rel, sizeof(rel), "%s", path + strlen(u->home));
 	r = fs_as(u->uid, u->gid);
 	if (r < 0) {
 		fs_as_root();
-		snprintf(why, len, "%s: cannot take the user's file-system identity", path);
+		snprintf(why, whylen, "%s: cannot take the user's file-system identity", path);
 		return r;
 	}
 	for (comp = strtok_r(rel, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
@@ -124,7 +124,7 @@ static int walk_below_home(const char *path, const struct nsi_user_id *u, int fl
 			/* As the user: quota, NFS root_squash and ownership as if they made it. */
 			if (mkdirat(cur, comp, 0700) < 0 && errno != EEXIST) {
 				r = -errno;
-				snprintf(why, len, "%s: creating '%s': %s", path, comp,
+				snprintf(why, whylen, "%s: creating '%s': %s", path, comp,
 					 strerror(-r));
 				goto out;
 			}
@@ -132,7 +132,7 @@ static int walk_below_home(const char *path, const struct nsi_user_id *u, int fl
 		}
 		if (next < 0) {
 			r = -errno;
-			snprintf(why, len, "%s: '%s': %s", path, comp, strerror(-r));
+			snprintf(why, whylen, "%s: '%s': %s", path, comp, strerror(-r));
 			goto out;
 		}
 		if (fstat(next, &st) < 0) {
@@ -140,29 +140,29 @@ static int walk_below_home(const char *path, const struct nsi_user_id *u, int fl
 			goto out;
 		}
 		if (S_ISLNK(st.st_mode)) {
-			snprintf(why, len, "%s: '%s' is a symlink", path, comp);
+			snprintf(why, whylen, "%s: '%s' is a symlink", path, comp);
 			r = -ELOOP;
 			goto out;
 		}
 		if (st.st_uid != u->uid) {
-			snprintf(why, len, "%s: '%s' is owned by uid %u, not by %s", path, comp,
+			snprintf(why, whylen, "%s: '%s' is owned by uid %u, not by %s", path, comp,
 				 (unsigned)st.st_uid, u->name);
 			r = -EPERM;
 			goto out;
 		}
 		if ((!last || (flags & NSI_WALK_DIR)) && !S_ISDIR(st.st_mode)) {
-			snprintf(why, len, "%s: '%s' is not a directory", path, comp);
+			snprintf(why, whylen, "%s: '%s' is not a directory", path, comp);
 			r = -ENOTDIR;
 			goto out;
 		}
 		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
-			snprintf(why, len, "%s: not a regular file or directory", path);
+			snprintf(why, whylen, "%s: not a regular file or directory", path);
 			r = -EINVAL;
 			goto out;
 		}
 		if (mids && !last) {
 			if (*nmids >= NSI_WALK_MAX_MIDS) {
-				snprintf(why, len, "%s: more than %d directories below the home",
+				snprintf(why, whylen, "%s: more than %d directories below the home",
 					 path, NSI_WALK_MAX_MIDS);
 				r = -ENAMETOOLONG;
 				goto out;
@@ -183,11 +183,11 @@ out:
 	return r;
 }
 
-int walk_target(const char *path, const struct nsi_user_id *u, int flags, char *why, size_t len)
+int walk_target(const char *path, const struct nsi_user_id *u, int flags, char *why, size_t whylen)
 {
 	if (!under_home(path, u->home))
-		return nsi_walk_root(path, flags, why, len);
-	return walk_below_home(path, u, flags, NULL, NULL, why, len);
+		return nsi_walk_root(path, flags, why, whylen);
+	return walk_below_home(path, u, flags, NULL, NULL, why, whylen);
 }
 
 /* Copy one regular file; both ends opened without following links or blocking. */
@@ -217,20 +217,15 @@ static int copy_file(int sdir, int ddir, const char *name, mode_t mode)
 
 static int copy_tree(int sdir, int ddir, int depth, int *entries)
 {
-	_cleanup_close_ int rfd = -1;
 	struct dirent *de;
 	DIR *dir;
 	int r = 0;
 
 	if (depth > SKEL_MAX_DEPTH)
 		return -ELOOP;
-	rfd = openat(sdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0)
-		return -errno;
-	dir = fdopendir(rfd);
+	dir = nsi_opendir_at(sdir);
 	if (!dir)
 		return -errno;
-	rfd = -1;
 	while (r == 0 && (de = readdir(dir))) {
 		struct stat st;
 
@@ -287,7 +282,7 @@ static int copy_tree(int sdir, int ddir, int depth, int *entries)
 
 /* A fresh tmpfs owned by the user, seeded from the skeleton as the user. */
 static int home_ephemeral(const struct nsi_settings *s, const struct nsi_user_id *u, int hfd,
-			  char *why, size_t len)
+			  char *why, size_t whylen)
 {
 	_cleanup_close_ int mfd = -1, skel = -1;
 	int r, entries = 0;
@@ -296,7 +291,8 @@ static int home_ephemeral(const struct nsi_settings *s, const struct nsi_user_id
 	if (mfd < 0)
 		return mfd;
 	if (s->home.skel[0]) {
-		skel = nsi_walk_root(s->home.skel, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, len);
+		skel = nsi_walk_root(s->home.skel, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why,
+				     whylen);
 		if (skel < 0 && skel != -ENOENT)
 			return skel;
 	}
@@ -307,7 +303,7 @@ static int home_ephemeral(const struct nsi_settings *s, const struct nsi_user_id
 		if (fstat(skel, &st) < 0)
 			return -errno;
 		if (!nsi_stat_trusted(&st)) {
-			snprintf(why, len, "%s: not owned by root or writable by others",
+			snprintf(why, whylen, "%s: not owned by root or writable by others",
 				 s->home.skel);
 			return -EPERM;
 		}
@@ -321,8 +317,8 @@ static int home_ephemeral(const struct nsi_settings *s, const struct nsi_user_id
 		}
 		fs_as_root();
 		if (r < 0) {
-			snprintf(why, len, "copying %s into the ephemeral home: %s", s->home.skel,
-				 strerror(-r));
+			snprintf(why, whylen, "copying %s into the ephemeral home: %s",
+				 s->home.skel, strerror(-r));
 			return r;
 		}
 	}
@@ -330,7 +326,7 @@ static int home_ephemeral(const struct nsi_settings *s, const struct nsi_user_id
 }
 
 /* The home's parent shows only this user's home: a root-only tmpfs holding one bind. */
-static int home_private(const struct nsi_user_id *u, int pfd, int hfd, char *why, size_t len)
+static int home_private(const struct nsi_user_id *u, int pfd, int hfd, char *why, size_t whylen)
 {
 	_cleanup_free_ char *parent = NULL;
 	_cleanup_close_ int tree = -1, mfd = -1, top = -1, target = -1;
@@ -340,7 +336,7 @@ static int home_private(const struct nsi_user_id *u, int pfd, int hfd, char *why
 	if (nsi_path_split(u->home, &parent, &base) < 0)
 		return -EINVAL;
 	if (!strcmp(parent, "/")) {
-		snprintf(why, len, "needs a home below a directory other than / (%s)", u->home);
+		snprintf(why, whylen, "needs a home below a directory other than / (%s)", u->home);
 		return -EINVAL;
 	}
 	tree = mountfd_clone(hfd, true, 0, 0);
@@ -353,7 +349,7 @@ static int home_private(const struct nsi_user_id *u, int pfd, int hfd, char *why
 	if (r < 0)
 		return r;
 	/* The new, root-only tmpfs on the parent: only we write there. */
-	top = nsi_walk_root(parent, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, len);
+	top = nsi_walk_root(parent, NSI_WALK_DIR | NSI_WALK_FOLLOW_LAST, why, whylen);
 	if (top < 0)
 		return top;
 	if (mkdirat(top, base, 0755) < 0)

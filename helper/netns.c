@@ -260,7 +260,7 @@ static int ipv6_off(const char *ifname)
  * lease, a staged resolv.conf; and the table with the lock file once no
  * lease is left.
  */
-static int end_lease(int run, uid_t uid, char *msg, size_t len)
+static int end_lease(int run, uid_t uid, char *why, size_t whylen)
 {
 	struct nsi_lease l = { .uid = uid, .chains = NSI_CHAIN_IN | NSI_CHAIN_FWD | NSI_CHAIN_NAT };
 	_cleanup_free_ struct nsi_lease *all = NULL;
@@ -285,7 +285,7 @@ static int end_lease(int run, uid_t uid, char *msg, size_t len)
 	else
 		others = 1; /* an unreadable lease: keep the table */
 	/* The last lease takes the whole table with it: one batch. */
-	e = others ? nft_del_set(&l, msg, len) : nft_del_table(msg, len);
+	e = others ? nft_del_set(&l, why, whylen) : nft_del_table(why, whylen);
 	if (e < 0) {
 		nft_close();
 		return e;
@@ -302,16 +302,16 @@ static int end_lease(int run, uid_t uid, char *msg, size_t len)
 	}
 	nft_close();
 	if (e < 0 && e != -ENODEV) {
-		snprintf(msg, len, "deleting link %s: %s", l.link, strerror(-e));
+		snprintf(why, whylen, "deleting link %s: %s", l.link, strerror(-e));
 		return e;
 	}
 	if (if_nametoindex(l.link) != 0) {
-		snprintf(msg, len, "link %s is still there after deleting it", l.link);
+		snprintf(why, whylen, "link %s is still there after deleting it", l.link);
 		return -EBUSY;
 	}
 	e = nsi_lease_remove(run, uid);
 	if (e < 0) {
-		snprintf(msg, len, NSI_RUN_DIR "/%u.lease: %s", (unsigned)uid, strerror(-e));
+		snprintf(why, whylen, NSI_RUN_DIR "/%u.lease: %s", (unsigned)uid, strerror(-e));
 		return e;
 	}
 	snprintf(name, sizeof(name), "%u.resolv", (unsigned)uid);
@@ -462,6 +462,14 @@ void net_prepare(const struct nsi_settings *s, uid_t uid)
 	caps_effective(NULL, 0);
 }
 
+static void rtnl_open_or_die(struct rtnl *r)
+{
+	int e = rtnl_open(r);
+
+	if (e < 0)
+		die(-e, "rtnetlink: %s", strerror(-e));
+}
+
 /* The link NAME (index IDX): IPv6 off, ADDR/30 on it, up. */
 static void address_link(struct rtnl *r, const char *name, unsigned idx, uint32_t addr)
 {
@@ -484,9 +492,7 @@ static void setup_host_end(const struct nsi_lease *l, int set_ns)
 	unsigned idx;
 	int e;
 
-	e = rtnl_open(&r);
-	if (e < 0)
-		die(-e, "rtnetlink: %s", strerror(-e));
+	rtnl_open_or_die(&r);
 	e = veth_create(&r, l->link, SESSION_IF, set_ns);
 	if (e == -EEXIST) {
 		/* A link of this uid's earlier set, still being torn down: ours to remove. */
@@ -508,9 +514,7 @@ static void setup_set_end(const struct nsi_lease *l)
 	unsigned idx;
 	int e;
 
-	e = rtnl_open(&r);
-	if (e < 0)
-		die(-e, "rtnetlink: %s", strerror(-e));
+	rtnl_open_or_die(&r);
 	idx = if_nametoindex(SESSION_IF);
 	if (!idx)
 		die(errno, SESSION_IF " in the set: %m");
@@ -621,23 +625,23 @@ static bool set_alive(int run, uid_t uid)
 	return nsi_proc_start(st->keeper_pid, &start) == 0 && start == st->keeper_start;
 }
 
-int net_teardown(uid_t uid, char *msg, size_t len)
+int net_teardown(uid_t uid, char *why, size_t whylen)
 {
 	_cleanup_close_ int run = -1, lock = -1;
 
 	run = nsi_run_dir_open();
 	if (run < 0) {
-		snprintf(msg, len, NSI_RUN_DIR ": %s", strerror(-run));
+		snprintf(why, whylen, NSI_RUN_DIR ": %s", strerror(-run));
 		return run;
 	}
 	if (set_alive(run, uid)) {
-		snprintf(msg, len, "the set of uid %u is still running", (unsigned)uid);
+		snprintf(why, whylen, "the set of uid %u is still running", (unsigned)uid);
 		return -EBUSY;
 	}
 	lock = nsi_lease_lock(run, NET_LOCK_TIMEOUT_MS);
 	if (lock < 0) {
-		snprintf(msg, len, "cannot lock " NSI_RUN_DIR "/net.lock: %s", strerror(-lock));
+		snprintf(why, whylen, "cannot lock " NSI_RUN_DIR "/net.lock: %s", strerror(-lock));
 		return lock;
 	}
-	return end_lease(run, uid, msg, len);
+	return end_lease(run, uid, why, whylen);
 }

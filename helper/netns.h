@@ -29,12 +29,12 @@
 void net_prepare(const struct nsi_settings *s, uid_t uid);
 void net_setup(const struct nsi_settings *s, uid_t uid);
 /* 0 or -errno with the reason in msg. Never touches a live set: the caller checks. */
-int net_teardown(uid_t uid, char *msg, size_t len);
+int net_teardown(uid_t uid, char *why, size_t whylen);
 
 /* nft.c: the set's chains in "table inet nsisolate" (host network namespace). */
-int nft_add_set(const struct nsi_lease *l, bool host_access, bool nat, char *msg, size_t len);
-int nft_del_set(const struct nsi_lease *l, char *msg, size_t len);
-int nft_del_table(char *msg, size_t len);
+int nft_add_set(const struct nsi_lease *l, bool host_access, bool nat, char *why, size_t whylen);
+int nft_del_set(const struct nsi_lease *l, char *why, size_t whylen);
+int nft_del_table(char *why, size_t whylen);
 /* Close the nfnetlink socket (waits out nf_tables' destroy work if something was deleted). */
 void nft_close(void);
 /* Which chains nft_add_set() makes for these settings (NSI_CHAIN_*). */

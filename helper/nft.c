@@ -131,7 +131,7 @@ void nft_close(void)
  * sendmsg(), so all acks and errors are queued when it returns; a batch is
  * applied whole or not at all. Returns 0 or the first error, naming it.
  */
-static int batch_send(struct batch *bt, char *msg, size_t len)
+static int batch_send(struct batch *bt, char *why, size_t whylen)
 {
 	struct mnl_socket *nl = NULL;
 	char rbuf[NL_BUF_SIZE];
@@ -141,7 +141,7 @@ static int batch_send(struct batch *bt, char *msg, size_t len)
 	if (bt->oom) {
 		if (bt->b)
 			mnl_nlmsg_batch_stop(bt->b);
-		snprintf(msg, len, "nft: batch too large or out of memory");
+		snprintf(why, whylen, "nft: batch too large or out of memory");
 		return -ENOMEM;
 	}
 	nftnl_batch_end(mnl_nlmsg_batch_current(bt->b), bt->seq++);
@@ -194,7 +194,7 @@ static int batch_send(struct batch *bt, char *msg, size_t len)
 		err = -EPROTO;
 out:
 	if (err)
-		snprintf(msg, len, "nft: %s: %s", what, strerror(-err));
+		snprintf(why, whylen, "nft: %s: %s", what, strerror(-err));
 	mnl_nlmsg_batch_stop(bt->b);
 	return err;
 }
@@ -399,7 +399,7 @@ static void put_rule(struct batch *bt, const struct nsi_lease *l, size_t def, en
 	nftnl_rule_free(r);
 }
 
-int nft_add_set(const struct nsi_lease *l, bool host_access, bool nat, char *msg, size_t len)
+int nft_add_set(const struct nsi_lease *l, bool host_access, bool nat, char *why, size_t whylen)
 {
 	static struct batch bt;
 	unsigned chains = nft_chains_for(host_access, nat);
@@ -431,11 +431,11 @@ int nft_add_set(const struct nsi_lease *l, bool host_access, bool nat, char *msg
 			break;
 		}
 	}
-	return batch_send(&bt, msg, len);
+	return batch_send(&bt, why, whylen);
 }
 
 /* One chain per batch: a missing one (ENOENT) is already gone. */
-static int del_chain(const struct nsi_lease *l, size_t def, char *msg, size_t len)
+static int del_chain(const struct nsi_lease *l, size_t def, char *why, size_t whylen)
 {
 	static struct batch bt;
 	int r;
@@ -443,11 +443,11 @@ static int del_chain(const struct nsi_lease *l, size_t def, char *msg, size_t le
 	batch_init(&bt);
 	put_flush(&bt, l, def, "flush chain");
 	put_chain(&bt, l, def, NFT_MSG_DELCHAIN, 0, "delete chain");
-	r = batch_send(&bt, msg, len);
+	r = batch_send(&bt, why, whylen);
 	return r == -ENOENT ? 0 : r;
 }
 
-int nft_del_set(const struct nsi_lease *l, char *msg, size_t len)
+int nft_del_set(const struct nsi_lease *l, char *why, size_t whylen)
 {
 	static struct batch bt;
 	int r;
@@ -461,25 +461,25 @@ int nft_del_set(const struct nsi_lease *l, char *msg, size_t len)
 			put_flush(&bt, l, i, "flush chain");
 			put_chain(&bt, l, i, NFT_MSG_DELCHAIN, 0, "delete chain");
 		}
-	r = batch_send(&bt, msg, len);
+	r = batch_send(&bt, why, whylen);
 	if (r != -ENOENT)
 		return r;
 	for (size_t i = 0; i < NSI_ARRAY_SIZE(chain_defs); i++)
 		if (l->chains & chain_defs[i].bit) {
-			r = del_chain(l, i, msg, len);
+			r = del_chain(l, i, why, whylen);
 			if (r < 0)
 				return r;
 		}
 	return 0;
 }
 
-int nft_del_table(char *msg, size_t len)
+int nft_del_table(char *why, size_t whylen)
 {
 	static struct batch bt;
 	int r;
 
 	batch_init(&bt);
 	put_table(&bt, NFT_MSG_DELTABLE, 0, "delete table inet " TABLE);
-	r = batch_send(&bt, msg, len);
+	r = batch_send(&bt, why, whylen);
 	return r == -ENOENT ? 0 : r;
 }
