@@ -3,8 +3,8 @@
  * pam-cycles [-n CYCLES] [-s SAMPLE_EVERY] [-F] [-M] [-v] SERVICE USER1 [USER2...]:
  * one long-lived opener that runs CYCLES login cycles (pam_start,
  * pam_open_session, a forked session child, pam_close_session, pam_end)
- * and fails if the module leaves anything behind in it (issue
- * "Reliability", item 3).
+ * and fails if the module leaves anything behind in it (docs/design.md,
+ * "Security rules": module hygiene; README.md, "Reliability").
  *
  * The users take turns, round robin. At the start a holder process opens a
  * session of USER1 and keeps it open for the whole run, so every cycle of

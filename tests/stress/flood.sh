@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# tests/stress/flood.sh [--short]: issue "Reliability", item 4: a login
-# flood. Not part of `make check`; `make stress` runs it (root, after
+# tests/stress/flood.sh [--short]: a login flood (README.md, "Reliability").
+# Not part of `make check`; `make stress` runs it (root, after
 # `make all && make install`, on a throwaway machine). TAP output like the
 # e2e suites (tests/e2e/lib.sh).
 #
