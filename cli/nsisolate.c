@@ -337,12 +337,22 @@ static int for_each_set(int run, int (*fn)(int run, struct nsi_state *st, void *
 			int lock = nsi_lock_uid(run, (uid_t)uid, 15000);
 			int q = lock < 0 ? lock : nsi_state_read(run, (uid_t)uid, st);
 
+			/* Ended meanwhile: the lock file taking it made is no set's. */
+			if (q == -ENOENT)
+				(void)nsi_lock_remove(run, (uid_t)uid);
 			if (lock >= 0)
 				close(lock);
-			if (q < 0)
+			if (q == -EBADMSG || q == -ENODATA)
+				fprintf(stderr,
+					"nsisolate: " NSI_RUN_DIR
+					"/%s is corrupt; the next login of "
+					"uid %lu keeps it as %s.corrupt and ends the set it "
+					"names\n",
+					names[i]->d_name, uid, names[i]->d_name);
+			else if (q < 0 && q != -ENOENT)
 				fprintf(stderr, "nsisolate: " NSI_RUN_DIR "/%s: %s\n",
 					names[i]->d_name, strerror(-q));
-			else
+			else if (q == 0)
 				r = fn(run, st, ud);
 		}
 		free(names[i]);

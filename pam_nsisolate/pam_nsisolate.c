@@ -350,7 +350,11 @@ static int create_set(pam_handle_t *ph, const struct login *l, struct nsi_state 
 		pam_syslog(ph, LOG_NOTICE, "set for %s: %s", l->pw->pw_name, rep.msg);
 	pidfd = nsi_pin_process(rep.keeper_pid, rep.keeper_start);
 	if (pidfd < 0) {
-		snprintf(why, whylen, "keeper %d is gone", rep.keeper_pid);
+		if (pidfd == -ESRCH)
+			snprintf(why, whylen, "keeper %d is gone", rep.keeper_pid);
+		else
+			snprintf(why, whylen, "cannot check keeper %d: %s", rep.keeper_pid,
+				 strerror(-pidfd));
 		return pidfd;
 	}
 	memset(st, 0, sizeof(*st));

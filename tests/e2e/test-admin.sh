@@ -313,6 +313,22 @@ check "a new login of $UE works while the old keeper is a zombie" \
 	pamtester $HSVC $UE open_session close_session
 release_ssh "$ZH" "$ZH_W"
 
+# ================================================================ 4c list during churn
+diag "4c: list while sets come and go: no error, no lock file left"
+( for i in $(seq 1 150); do pamtester $HSVC $UE open_session close_session >/dev/null 2>&1; done ) &
+churn=$!
+lists=0
+: >"$T/churn.err"
+while kill -0 "$churn" 2>/dev/null; do
+	"$NSI" list >/dev/null 2>>"$T/churn.err"
+	lists=$((lists + 1))
+done
+wait "$churn"
+diag "$lists runs of nsisolate list during 150 open/close cycles of $UE"
+check "list during churn: ran at least 20 times" test "$lists" -ge 20
+check_eq "list during churn: no error for a set that just ended" "" "$(cat "$T/churn.err")"
+check "list during churn: no lock file of $UE left behind" wait_until 5 no_state "$UIDE"
+
 # ================================================================ 5 check
 diag "5: nsisolate check, host warnings"
 TIOCSTI=/proc/sys/dev/tty/legacy_tiocsti

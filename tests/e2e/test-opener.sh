@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# tests/e2e/test-opener.sh: issue "Reliability", item 3: a long-lived opener
-# (sshd's listener, a display manager) runs thousands of sessions through
-# the module; the module must leave nothing behind in it. As root after
+# tests/e2e/test-opener.sh: a long-lived opener (a display manager, a login
+# manager) runs thousands of sessions through the module, which must leave
+# nothing behind in it (docs/design.md, "Security rules": module hygiene).
+# As root after
 # `make all build/tests/pam-cycles && make install`.
 #
 # build/tests/pam-cycles runs the cycles in one process: users round robin,
