@@ -25,7 +25,7 @@ ALL_CFLAGS = -std=gnu11 $(WARN) -fPIC -fstack-protector-strong -D_FORTIFY_SOURCE
 B := build
 
 COMMON_SRC := common/config.c common/settings.c common/match.c common/nss.c \
-              common/literal.c common/fsutil.c common/state.c common/lease.c common/proto.c common/why.c \
+              common/literal.c common/fsutil.c common/state.c common/lease.c common/proto.c common/why.c common/idmap.c \
               common/capbset.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 MODULE_OBJ := $(B)/pam_nsisolate/pam_nsisolate.o

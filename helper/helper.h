@@ -43,8 +43,8 @@ int setup_mqueue(void);
 int mount_proc(void);
 
 /* userns.c */
-int write_id_maps(int procfd, pid_t pid, uid_t uid, const gid_t *groups, size_t ngroups,
-		  uint32_t root_id);
+int write_id_maps(int procfd, pid_t pid, const char *user, uid_t uid, const gid_t *groups,
+		  size_t ngroups, uint32_t root_id);
 
 /*
  * scope.c: with systemd as PID 1, move KEEPER into a transient scope of its

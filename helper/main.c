@@ -203,7 +203,8 @@ static void fetch_groups(const struct passwd *pw, gid_t *groups, int *ngroups)
 {
 	*ngroups = NSI_MAX_GROUPS;
 	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, ngroups) < 0)
-		die(E2BIG, "user %s has more than %d groups", pw->pw_name, NSI_MAX_GROUPS);
+		die(E2BIG, "user %s has %d groups, at most %d are supported", pw->pw_name, *ngroups,
+		    NSI_MAX_GROUPS);
 }
 
 int main(void)
@@ -380,7 +381,7 @@ int main(void)
 	if (res.settings.userns.enable) {
 		if (read(ready[0], &set_ino[NSI_NS_USER], sizeof(uint64_t)) != sizeof(uint64_t))
 			die(ECHILD, "keeper failed to create the user namespace");
-		r = write_id_maps(procfd, keeper, pw->pw_uid, groups, (size_t)ngroups,
+		r = write_id_maps(procfd, keeper, pw->pw_name, pw->pw_uid, groups, (size_t)ngroups,
 				  res.settings.userns.root_id);
 		if (r < 0) {
 			kill(keeper, SIGKILL);

@@ -699,8 +699,9 @@ static int fetch_groups(pam_handle_t *ph, const struct passwd *pw, gid_t *groups
 	int n = NSI_MAX_GROUPS;
 
 	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0) {
-		pam_syslog(ph, LOG_ERR, "refused %s: more than %d groups", pw->pw_name,
-			   NSI_MAX_GROUPS);
+		/* getgrouplist() leaves the number it needed in n. */
+		pam_syslog(ph, LOG_ERR, "refused %s: %d groups, at most %d are supported",
+			   pw->pw_name, n, NSI_MAX_GROUPS);
 		return -E2BIG;
 	}
 	*ngroups = n;

@@ -449,6 +449,8 @@ check_match "linger: logged at the last logout" "set lingers" "$line"
 lk=$(keeper_in "$line")
 check "linger: the state file stays" test -f "$STATE1"
 check_eq "linger: the keeper stays" nsisolate-keep "$(cat "/proc/$lk/comm" 2>&1)"
+# The background job may still be between setsid, nohup and sleep: wait for its exec.
+wait_until 5 pgrep -u $U1 -x sleep >/dev/null
 sp=$(pgrep -u $U1 -x sleep)
 check_match "linger: the background sleep survives the logout" '^[0-9]+$' "$sp"
 check_eq "linger: the sleep is in the set" "$lm" "$(readlink "/proc/$sp/ns/mnt" 2>&1)"

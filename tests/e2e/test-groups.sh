@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/e2e/test-groups.sh: a user with hundreds of groups logs in with a
+# user namespace (nsisolate.conf(5), USER NAMESPACE: the gid map).
+# A user in 400 groups with scattered 10-digit gids (as directory id-mapping
+# gives them), logged in through the module (pam-hold, the child becoming
+# the user with initgroups as login programs do):
+#  1 the login works (a map line per gid would exceed the kernel's page and
+#    340-line limits); the set's gid_map stays within them; the helper's
+#    notice names the user, the count and the ranges;
+#  2 inside, the user holds exactly its 401 groups (400 + the primary), the
+#    same gids as outside;
+#  3 a gid that the map spans but the user does not hold cannot be taken:
+#    chgrp of the user's own file to it fails inside (control: chgrp to one
+#    of its groups works);
+#  4 nothing left.
+# shellcheck disable=SC2016 # command lines are single-quoted on purpose
+# shellcheck disable=SC2317 # helpers called through check/wait_until/defer
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+need groupadd usermod python3
+start_syslog
+[ -x "$NSI_BUILD/tests/pam-hold" ] || bail "$NSI_BUILD/tests/pam-hold is missing: make build/tests/pam-hold"
+
+U=nsitgrp
+mkuser $U
+UIDU=$(uid_of $U)
+drop_set "$UIDU"
+defer drop_set "$UIDU"
+mkconf groups 'version = 1;
+defaults = { isolate = true; tmp = { method = "tmpfs"; }; };'
+mkservice nsit-grp "$(modline)"
+
+# 400 gids from a fixed pseudo-random walk over 1000000000..2100000000
+# (root_id, 2147483646, stays outside), none already taken.
+mapfile -t GIDS < <(python3 -c '
+import random, grp
+random.seed(11)
+taken = {g.gr_gid for g in grp.getgrall()}
+out = set()
+while len(out) < 400:
+    g = random.randrange(1000000000, 2100000000)
+    if g not in taken:
+        out.add(g)
+print("\n".join(str(g) for g in sorted(out)))')
+[ ${#GIDS[@]} -eq 400 ] || bail "could not pick 400 gids"
+names=()
+for i in "${!GIDS[@]}"; do
+	mkgroup "nsitg$i" -g "${GIDS[$i]}"
+	names+=("nsitg$i")
+done
+usermod -a -G "$(
+	IFS=,
+	echo "${names[*]}"
+)" $U || bail "usermod -G failed"
+OUTSIDE=$(id -G $U | tr ' ' '\n' | sort -n | xargs)
+check_eq "outside: $U has 401 groups" 401 "$(wc -w <<<"$OUTSIDE")"
+
+# ================================================================ 1 the login
+diag "1: the login of a user in 400 groups"
+log_mark
+NSIT_AS_USER=1 pam_hold nsit-grp $U -f sh -c '
+	echo GROUPS $(id -G | tr " " "\n" | sort -n | tr "\n" " ")
+	echo LINES $(wc -l </proc/self/gid_map)
+	f=/tmp/nsit-grp-file.$$; touch "$f"
+	chgrp '"${GIDS[5]}"' "$f" && echo CHGRP-HELD ok
+	s=$(awk '\''NR > 1 && $3 > 1 { print $2 + 1; exit }'\'' /proc/self/gid_map)
+	echo SPANNED $s
+	id -G | tr " " "\n" | grep -qx "$s" && echo SPANNED-HELD
+	chgrp "$s" "$f" 2>/dev/null && echo CHGRP-SPANNED ok || echo CHGRP-SPANNED refused
+	rm -f "$f"
+	sleep 7501' || fail "the login of $U in 400 groups works" "$(cat "$HOLD_OUT")"
+wait_until 15 grep -q '^CHGRP-SPANNED' "$HOLD_OUT"
+out=$(cat "$HOLD_OUT")
+check_match "the login works" '^open 0$' "$out"
+lines=$(sed -n 's/^LINES //p' <<<"$out")
+diag "gid_map: ${lines:-?} lines (the kernel took it: it refuses a write of 4096 bytes or more)"
+check "the map is within the kernel's line limit (340)" test "${lines:-999}" -le 340
+check "the helper's notice names the user, the count and the ranges" \
+	wait_log "set for $U: the 401 groups of $U are [0-9]+ ranges of gids, more than a gid map holds \\(340 lines, 4096 bytes\\): mapped as [0-9]+ ranges"
+
+# ================================================================ 2 the groups inside
+diag "2: the groups inside"
+check_eq "inside, $U holds exactly its 401 groups, the same gids" "$OUTSIDE" "$(sed -n 's/^GROUPS //p' <<<"$out" | xargs)"
+
+# ================================================================ 3 spanned gids
+diag "3: a gid the map spans but the user does not hold"
+check_match "control: chgrp to one of $U's groups works inside" '^CHGRP-HELD ok$' "$out"
+spanned=$(sed -n 's/^SPANNED //p' <<<"$out")
+diag "a gid inside a spanned range: ${spanned:-none}"
+check_match "the map spans a gap (a range with a gid $U does not hold)" '^[0-9]+$' "$spanned"
+check_nomatch "... which $U does not hold" '^SPANNED-HELD' "$out"
+check_match "that gid cannot be taken: chgrp to it is refused" '^CHGRP-SPANNED refused$' "$out"
+
+pkill -u $U -x -f 'sleep 7501'
+pam_release
+check "the set ends with the session" wait_until 10 no_state "$UIDU"
+assert_no_leftovers
+finish
