@@ -578,7 +578,7 @@ static int find_set(const char *user, int run, struct nsi_state *st, const struc
 static int end_network(int run, const struct nsi_state *st)
 {
 	struct nsi_request req;
-	struct nsi_reply rep;
+	struct nsi_reply rep = { 0 };
 	int r;
 
 	if (!nsi_net_leftovers(run, st->uid))
