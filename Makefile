@@ -154,7 +154,7 @@ fault:
 	$(MAKE) B=build/fault NSI_FAULTS=1 LIBEXECDIR=/run/nsit-fault $(FAULT_BIN)
 
 check: deps
-	$(MAKE) all unit fuzz fault $(PAMT_BIN)
+	$(MAKE) -j$(shell nproc) all unit fuzz fault $(PAMT_BIN)
 	$(MAKE) install
 	tests/run-all.sh
 
