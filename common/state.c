@@ -251,6 +251,32 @@ static bool is_keeper(pid_t pid, int pidfd)
 	return pidfd_send_signal(pidfd, 0, NULL, 0) == 0;
 }
 
+/* Does a valid state of another uid than UID name the keeper PID (started at START)? */
+static bool keeper_of_another(int dirfd, uid_t uid, pid_t pid, uint64_t start)
+{
+	_cleanup_free_ struct nsi_state *other = calloc(1, sizeof(*other));
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	if (!other)
+		return true; /* cannot tell: not ours to end */
+	d = nsi_opendir_at(dirfd);
+	if (!d)
+		return true;
+	while (!found && (de = readdir(d))) {
+		char *end;
+		unsigned long u = strtoul(de->d_name, &end, 10);
+
+		if (end == de->d_name || strcmp(end, ".state") || u == uid || u > UINT32_MAX)
+			continue;
+		found = nsi_state_read(dirfd, (uid_t)u, other) == 0 && other->keeper_pid == pid &&
+			other->keeper_start == start;
+	}
+	closedir(d);
+	return found;
+}
+
 int nsi_state_salvage(int dirfd, uid_t uid, struct nsi_state *out, int *ret_line)
 {
 	_cleanup_free_ struct nsi_state *st = calloc(1, sizeof(*st));
@@ -284,8 +310,13 @@ int nsi_state_salvage(int dirfd, uid_t uid, struct nsi_state *out, int *ret_line
 	if (kfd < 0 && kfd != -ESRCH)
 		return kfd;
 	if (kfd >= 0) {
-		/* A live keeper: proven by its image, its namespaces taken from it. */
-		if (!is_keeper(st->keeper_pid, kfd))
+		/*
+		 * A live keeper: proven by its image, and no other user's set
+		 * may name it (a file edited by hand can name any pid); its
+		 * namespaces are taken from it.
+		 */
+		if (!is_keeper(st->keeper_pid, kfd) ||
+		    keeper_of_another(dirfd, uid, st->keeper_pid, st->keeper_start))
 			return -ESRCH;
 		for (size_t i = 0; i < NSI_NS_COUNT; i++) {
 			uint64_t ino = nsi_ns_inode(st->keeper_pid, nsi_ns_types[i].name);

@@ -30,7 +30,8 @@
 #  8 a state file corrupted by hand: the next login works, the file is kept
 #    as UID.state.corrupt and logged with its line; the set it still names
 #    (a live keeper, proven by its image) is ended; a file truncated before
-#    the keeper line ends nothing (control: the set was alive before).
+#    the keeper line ends nothing (control: the set was alive before), nor
+#    does one that names another user's live keeper.
 # shellcheck disable=SC2016 # command lines are single-quoted on purpose
 # shellcheck disable=SC2317,SC2119 # helpers called through check/wait_until/defer
 # shellcheck source=tests/e2e/lib.sh
@@ -353,6 +354,28 @@ pam_release
 kill -KILL "$K" "$S" 2>/dev/null
 _nsi_hold_stop "$HA"
 drop_set "$UIDA"
+rm -f "$NSI_STATE_DIR/$UIDA.state.corrupt"
+
+# A corrupt state that names another user's live keeper ends nothing of it.
+NSIT_AS_USER=1 pam_hold nsit-sec $UB -f sleep 7302 || bail "cannot hold a session of $UB" "$(cat "$HOLD_OUT")"
+HB=$HOLD_PID
+wait_until 10 has_sleeper $UB 7302
+SB=$(sleeper $UB 7302)
+KB=$(keeper_of "$UIDB")
+state_of "$UIDB" | awk -v u="$UIDA" -v n=$UA '$1 == "uid" { $2 = u } $1 == "user" { $2 = n }
+	$1 == "ns" && $2 == "mnt" { $3 = "garbage" } { print }' >"$NSI_STATE_DIR/$UIDA.state"
+chmod 0600 "$NSI_STATE_DIR/$UIDA.state"
+log_mark
+pam_hold nsit-sec $UA || fail "a login after a state naming another user's keeper works" "$(cat "$HOLD_OUT")"
+check "another user's keeper: $UA's login works" grep -q '^open 0$' "$HOLD_OUT"
+check "another user's keeper: nothing is identified, nothing ended" \
+	wait_log "$UIDA.state is corrupt \\(line [0-9]+\\); kept as $UIDA.state.corrupt; no set can be identified in it"
+check "another user's keeper: $UB's keeper is alive" alive "$KB"
+check "another user's keeper: $UB's session process is alive" alive "$SB"
+pam_release
+kill "$SB"
+_nsi_hold_stop "$HB"
+check "$UB's set ends with its session" wait_until 10 no_state "$UIDB"
 rm -f "$NSI_STATE_DIR/$UIDA.state.corrupt"
 
 finish
