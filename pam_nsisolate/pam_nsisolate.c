@@ -28,6 +28,7 @@
 #include <security/pam_modutil.h>
 
 #include "capbset.h"
+#include "cgroup.h"
 #include "cleanup.h"
 #include "config.h"
 #include "fault.h"
@@ -88,8 +89,9 @@ static struct {
 	uint64_t pid_ino; /* the set's PID namespace, checked in the child */
 	int host_pid; /* the opener's own PID namespace, to return to */
 	unsigned *joined; /* the session's shared counter */
+	int cg; /* the set's cgroup.procs (cgroup.h), or -1 */
 	int fd[NSI_NS_COUNT];
-} armed = { .host_pid = -1, .fd = { [0 ... NSI_NS_COUNT - 1] = -1 } };
+} armed = { .host_pid = -1, .cg = -1, .fd = { [0 ... NSI_NS_COUNT - 1] = -1 } };
 
 static void disarm(void)
 {
@@ -105,6 +107,8 @@ static void disarm(void)
 		nsi_closep(&armed.fd[i]);
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
 		armed.fd[i] = -1;
+	nsi_closep(&armed.cg);
+	armed.cg = -1;
 }
 
 /*
@@ -153,17 +157,21 @@ static void atfork_parent(void)
 }
 
 /*
- * Move the calling process into the set: its namespaces (the PID one only
+ * Move the calling process into the set: its cgroup (CG, the set's
+ * cgroup.procs, when it has one), its namespaces (the PID one only
  * changes where children go, and is the caller's business), then its user
  * namespace as that namespace's root with an empty bounding set, so the
  * application's own setgroups/setgid/setuid clear every capability. Used
  * by the fork handler in a session child, and by opener mode in the opener.
  */
-static int join_set(const int fds[NSI_NS_COUNT], bool userns, gid_t user_gid)
+static int join_set(int cg, const int fds[NSI_NS_COUNT], bool userns, gid_t user_gid)
 {
 	gid_t rg, eg, sg;
 	bool keep_gid;
 
+	/* First: the set's record of its processes lists this one before it is one. */
+	if (cg >= 0 && write(cg, "0", 1) != 1)
+		return errno ? -errno : -EIO;
 	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
 		if (fds[i] < 0 || i == NSI_NS_USER || i == NSI_NS_PID)
 			continue;
@@ -207,8 +215,12 @@ static void atfork_child(void)
 		if (stat("/proc/self/ns/pid", &s) < 0 || (uint64_t)s.st_ino != armed.pid_ino)
 			_exit(127);
 	}
-	if (join_set(armed.fd, armed.userns, armed.user_gid) < 0)
+	if (join_set(armed.cg, armed.fd, armed.userns, armed.user_gid) < 0)
 		_exit(127);
+	if (armed.cg >= 0) {
+		close(armed.cg);
+		armed.cg = -1;
+	}
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
 		if (armed.fd[i] >= 0) {
 			close(armed.fd[i]);
@@ -326,8 +338,8 @@ static void forget_set(pam_handle_t *ph, int run, uid_t uid, const char *user, c
 	(void)nsi_lock_remove(run, uid);
 }
 
-static int create_set(pam_handle_t *ph, const struct login *l, struct nsi_state *st, int *ret_pidfd,
-		      char *why, size_t whylen)
+static int create_set(pam_handle_t *ph, int run, const struct login *l, struct nsi_state *st,
+		      int *ret_pidfd, char *why, size_t whylen)
 {
 	struct nsi_request req;
 	struct nsi_reply rep = { 0 };
@@ -357,27 +369,17 @@ static int create_set(pam_handle_t *ph, const struct login *l, struct nsi_state 
 				 strerror(-pidfd));
 		return pidfd;
 	}
-	memset(st, 0, sizeof(*st));
-	st->uid = l->pw->pw_uid;
-	snprintf(st->user, sizeof(st->user), "%s", l->pw->pw_name);
-	snprintf(st->policy, sizeof(st->policy), "%s", l->res->policy);
-	st->settings_hash = req.settings_hash;
-	st->groups_hash = req.groups_hash;
-	st->linger = l->res->settings.on_last_logout == NSI_LAST_LINGER;
-	st->keeper_pid = rep.keeper_pid;
-	st->keeper_start = rep.keeper_start;
-	st->created = (int64_t)time(NULL);
-	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
-		uint64_t k = nsi_ns_inode(rep.keeper_pid, nsi_ns_types[i].name);
-		uint64_t self = nsi_ns_inode(0, nsi_ns_types[i].name);
-
-		if (!k || !self) {
-			close(pidfd);
-			snprintf(why, whylen, "cannot read the keeper's %s namespace",
-				 nsi_ns_types[i].name);
-			return -ESRCH;
-		}
-		st->ns_ino[i] = k != self ? k : 0;
+	/* The helper recorded the set before it replied: that record, checked against the reply. */
+	r = nsi_state_read(run, l->pw->pw_uid, st);
+	if (r == 0 &&
+	    (st->keeper_pid != rep.keeper_pid || st->keeper_start != rep.keeper_start ||
+	     st->settings_hash != req.settings_hash || st->groups_hash != req.groups_hash))
+		r = -ESTALE;
+	if (r < 0) {
+		close(pidfd);
+		snprintf(why, whylen, NSI_RUN_DIR "/%u.state does not record keeper %d: %s",
+			 (unsigned)l->pw->pw_uid, (int)rep.keeper_pid, strerror(-r));
+		return r;
 	}
 	*ret_pidfd = pidfd;
 	return 0;
@@ -443,7 +445,7 @@ static int recover_state(pam_handle_t *ph, int run, const struct login *l, struc
 static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l, char *why,
 		   size_t whylen)
 {
-	_cleanup_close_ int run = -1, lock = -1, pidfd = -1;
+	_cleanup_close_ int run = -1, lock = -1, pidfd = -1, cg = -1;
 	_cleanup_free_ struct nsi_state *st = NULL;
 	struct session_data *data;
 	int fds[NSI_NS_COUNT], r;
@@ -535,7 +537,7 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		}
 	}
 	if (!have) {
-		r = create_set(ph, l, st, &pidfd, why, whylen);
+		r = create_set(ph, run, l, st, &pidfd, why, whylen);
 		if (r < 0) {
 			/*
 			 * No set for this login: one the helper recorded before it
@@ -567,6 +569,21 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		snprintf(why, whylen, "cannot open the namespaces of keeper %d",
 			 (int)st->keeper_pid);
 		goto undo;
+	}
+	if (created || st->cgroup) {
+		/*
+		 * The set's index of its processes (cgroup.h): made with the set,
+		 * before anything but the keeper is in it, so it misses nothing.
+		 * Without one its processes are found by scanning /proc, for good:
+		 * the state records it below.
+		 */
+		cg = created ? nsi_cg_create_procs(st->uid) : nsi_cg_procs_open(st->uid);
+		if (cg < 0 && cg != -ENODEV)
+			pam_syslog(ph, LOG_NOTICE,
+				   "cannot %s the cgroup of the set of uid %u (%s); its processes "
+				   "will be found by scanning /proc",
+				   created ? "create" : "open", (unsigned)st->uid, strerror(-cg));
+		st->cgroup = cg >= 0;
 	}
 	r = nsi_proc_start(getpid(), &self_start);
 	if (r < 0 || st->nsessions >= NSI_MAX_SESSIONS) {
@@ -610,7 +627,7 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	}
 	if (o->opener) {
 		/* Opener mode: no way back; a failure fails the session. */
-		r = join_set(fds, l->res->settings.userns.enable, l->pw->pw_gid);
+		r = join_set(cg, fds, l->res->settings.userns.enable, l->pw->pw_gid);
 		for (size_t i = 0; i < NSI_NS_COUNT; i++)
 			nsi_closep(&fds[i]);
 		if (r < 0) {
@@ -657,6 +674,8 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		armed.pid_ino = 0;
 	}
 	memcpy(armed.fd, fds, sizeof(fds));
+	armed.cg = cg;
+	cg = -1;
 	armed.joined = data->joined;
 	armed.userns = l->res->settings.userns.enable;
 	armed.first_child = o->first_child;
