@@ -84,7 +84,8 @@ static void clean_process_state(void)
 		/* PID 1 out of reach (some containers): at least undo a lowered soft limit. */
 		if (prlimit(1, rr, NULL, &want) < 0)
 			want = (struct rlimit){ cur.rlim_max, cur.rlim_max };
-		if (setrlimit(rr, &want) == 0)
+		if ((want.rlim_cur == cur.rlim_cur && want.rlim_max == cur.rlim_max) ||
+		    setrlimit(rr, &want) == 0)
 			continue;
 		/* Without CAP_SYS_RESOURCE (a container) a hard limit stays where it is. */
 		if (errno != EPERM)
