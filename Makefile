@@ -57,7 +57,7 @@ $(B)/pam_nsisolate.so: $(MODULE_OBJ) $(COMMON_OBJ) pam_nsisolate/pam_nsisolate.m
 # fewer shared objects to map is a measurable part of that cost (Debian ships no
 # libmnl.a).
 $(B)/nsisolate-helper: $(HELPER_OBJ) $(COMMON_OBJ) $(HOSTNET_OBJ)
-	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -Wl,-Bstatic -lcap -lconfig -lnftnl -Wl,-Bdynamic -lmnl -lsystemd
+	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -Wl,-Bstatic -lcap -lconfig -lnftnl -Wl,-Bdynamic -lmnl
 
 $(B)/nsisolate: $(CLI_OBJ) $(COMMON_OBJ) $(HOSTNET_OBJ)
 	$(CC) -pie -Wl,-z,relro,-z,now -o $@ $^ -lconfig -lmnl
