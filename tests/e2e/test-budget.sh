@@ -1,0 +1,141 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/e2e/test-budget.sh: the syscall budget of a login (README, "What a
+# login costs"; ceilings in tests/budget.conf). Syscall counts are exact and
+# do not depend on load, so they catch a regression that timings would hide.
+#  1 one whole PAM session (pamtester open_session close_session, strace -f
+#    -c over every process: module, helper, keeper) with the default policy
+#    (tmp as tmpfs, user namespace): a first login and a joining login add at
+#    most the ceilings over pam_permit alone; pam_namespace in the same run
+#    is reported for the ratio;
+#  2 the last logout does not grow with the host: the same first login with
+#    1000 more idle processes on the host costs the same syscalls (the set's
+#    processes are found through its cgroup); control: "nsisolate stop" of a
+#    set whose record lacks its cgroup (so it scans /proc) costs at least
+#    one syscall per extra process more than the stop of a set that has it;
+#  3 nothing left: no set, no cgroup directory, no extra process.
+# shellcheck disable=SC2317 # helpers called through check/defer
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+need pamtester strace
+need_test_bins pam-hold
+start_syslog
+
+BUDGET=$NSI_SRCDIR/tests/budget.conf
+budget() {
+	awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) exit 1 }' "$BUDGET" ||
+		bail "$BUDGET has no $1"
+}
+FIRST_MAX=$(budget first_added)
+JOIN_MAX=$(budget join_added)
+SLACK=$(budget host_procs_slack)
+
+mkuser nsitbud0 # pam_permit, pam_namespace
+mkuser nsitbud1 # first logins
+mkuser nsitbud2 # joining logins (one session held), then "nsisolate stop"
+mkuser nsitbud3 # "nsisolate stop" of a set without its cgroup
+for u in nsitbud1 nsitbud2 nsitbud3; do
+	drop_set "$(uid_of $u)"
+	defer drop_set "$(uid_of $u)"
+done
+
+mkservice nsit-bud-permit "session required pam_permit.so"
+mkservice nsit-bud-ns "session required pam_permit.so
+session required pam_namespace.so"
+NSD=/etc/security/namespace.d
+if [ ! -d "$NSD" ]; then
+	install -d -m 0755 "$NSD"
+	defer rmdir "$NSD"
+fi
+defer rm -f "$NSD/nsit-budget.conf"
+echo "/tmp tmpfs tmpfs:noinit:mntopts=size=64M root" >"$NSD/nsit-budget.conf"
+mkconf budget 'version = 1;
+defaults = {
+  tmp = { dirs = ["/tmp"]; method = "tmpfs"; size = "64M"; };
+  userns = { enable = true; };
+};'
+mkservice nsit-bud-mod "session required pam_permit.so
+$(modline "$CONF")"
+
+# calls COMMAND...: the syscalls COMMAND and every process it starts make
+# (strace's total); empty when it failed.
+calls() {
+	strace -f -c -o "$T/strace.out" "$@" >"$T/cmd.out" 2>&1 || return 1
+	awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$T/strace.out"
+}
+session() { calls pamtester "$1" "$2" open_session close_session; }
+
+# ---- 1: first and joining logins
+diag "1: syscalls of one whole PAM session over pam_permit's (ceilings: $BUDGET)"
+base=$(session nsit-bud-permit nsitbud0)
+ns=$(session nsit-bud-ns nsitbud0)
+first=$(session nsit-bud-mod nsitbud1)
+check "pamtester runs with pam_permit, pam_namespace and the module" \
+	test -n "$base" -a -n "$ns" -a -n "$first"
+check "the first login left no set" no_state "$(uid_of nsitbud1)"
+# (pam_hold and idle start background processes: never inside check's $(...))
+held() {
+	if pam_hold nsit-bud-mod "$1"; then
+		pass "a session of $1 is held open"
+	else
+		fail "a session of $1 is held open" "$(cat "$HOLD_OUT")"
+	fi
+}
+held nsitbud2
+join=$(session nsit-bud-mod nsitbud2)
+check "a joining login runs" test -n "$join"
+if [ -n "$base" ] && [ -n "$ns" ] && [ -n "$first" ] && [ -n "$join" ]; then
+	nsa=$((ns - base)) fa=$((first - base)) ja=$((join - base))
+	diag "pam_permit $base; pam_namespace +$nsa; first login +$fa" \
+		"($(awk -v a=$fa -v b=$nsa 'BEGIN { printf "%.1f", a / b }')x);" \
+		"joining login +$ja ($(awk -v a=$ja -v b=$nsa 'BEGIN { printf "%.1f", a / b }')x)"
+	check "a first login adds $fa syscalls, at most $FIRST_MAX" test "$fa" -le "$FIRST_MAX"
+	check "a joining login adds $ja syscalls, at most $JOIN_MAX" test "$ja" -le "$JOIN_MAX"
+fi
+
+# ---- 2: the last logout and the host's processes
+diag "2: 1000 more idle processes on the host"
+# One process group of 1000 sleeps (and its shell), ended at the end.
+setsid bash -c 'for ((i = 0; i < 1000; i++)); do sleep 1000 & done; wait' </dev/null >/dev/null 2>&1 &
+IDLE=$!
+disown
+end_idle() { kill -KILL -- "-$IDLE" 2>/dev/null || true; }
+defer end_idle
+idle_up() { [ "$(pgrep -c -g "$IDLE")" -ge 1001 ]; }
+check "1000 idle processes started" wait_until 30 idle_up
+first_busy=$(session nsit-bud-mod nsitbud1)
+check "the first login with them runs" test -n "$first_busy"
+[ -n "$first_busy" ] && [ -n "$first" ] &&
+	check "the first login costs the same with them: $first_busy vs $first (slack $SLACK)" \
+		test $((first_busy - first)) -le "$SLACK" -a $((first - first_busy)) -le "$SLACK"
+
+# Control: the scan the cgroup replaces is visible in these counts.
+held nsitbud3
+S3=$NSI_STATE_DIR/$(uid_of nsitbud3).state
+check "the set of nsitbud3 records its cgroup" grep -qx 'cgroup 1' "$S3"
+sed -i '/^cgroup 1$/d' "$S3"
+check_fails "its record no longer does" grep -qx 'cgroup 1' "$S3"
+stop_idx=$(calls nsisolate stop nsitbud2)
+stop_scan=$(calls nsisolate stop nsitbud3)
+check "nsisolate stop runs for both sets" test -n "$stop_idx" -a -n "$stop_scan"
+if [ -n "$stop_idx" ] && [ -n "$stop_scan" ]; then
+	diag "nsisolate stop: $stop_idx syscalls through the cgroup, $stop_scan scanning /proc"
+	check "the scan costs a syscall per host process more" test $((stop_scan - stop_idx)) -ge 1000
+fi
+check "both sets are gone" no_state "$(uid_of nsitbud2)"
+check "both sets are gone (scan)" no_state "$(uid_of nsitbud3)"
+pam_release
+end_idle
+idle_gone() { ! pgrep -g "$IDLE" >/dev/null; }
+check "the idle processes are gone" wait_until 10 idle_gone
+
+# ---- 3
+diag "3: nothing left"
+cgroup_dirs() {
+	unshare -m sh -c 'mount -t cgroup -o none,name=nsisolate nsit /mnt &&
+		find /mnt -mindepth 1 -maxdepth 1 -type d -name "[0-9]*" -printf "%f\n"'
+}
+for u in nsitbud1 nsitbud2 nsitbud3; do
+	check_nomatch "no cgroup directory of $u is left" "^$(uid_of $u)\$" "$(cgroup_dirs)"
+done
+finish
