@@ -56,6 +56,23 @@ static void limit_caps(const cap_value_t *keep, int n)
 	cap_free(caps);
 }
 
+/* SigIgn of /proc/self/status; every signal when it cannot be read. */
+static uint64_t ignored_signals(void)
+{
+	_cleanup_close_ int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	char buf[4096], *p;
+	ssize_t n = fd < 0 ? -1 : nsi_read_full(fd, buf, sizeof(buf) - 1);
+	unsigned long long mask;
+
+	if (n <= 0)
+		return UINT64_MAX;
+	buf[n] = '\0';
+	p = strstr(buf, "\nSigIgn:\t");
+	if (!p || sscanf(p + 9, "%16llx", &mask) != 1)
+		return UINT64_MAX;
+	return (uint64_t)mask;
+}
+
 /*
  * Nothing of an unprivileged caller's process state reaches the set: a user
  * running su can have ignored signals, lowered rlimits (a tiny
@@ -67,11 +84,13 @@ static void limit_caps(const cap_value_t *keep, int n)
 static void clean_process_state(void)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	uint64_t ignored = ignored_signals();
 	_cleanup_close_ int oom = -1;
 	sigset_t none;
 
-	for (int sig = 1; sig < _NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
+	/* execve() reset every handler; only ignored signals stay ignored. */
+	for (int sig = 1; sig < _NSIG && sig <= 64; sig++)
+		if ((ignored >> (sig - 1) & 1) && sig != SIGKILL && sig != SIGSTOP)
 			(void)sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -249,6 +249,7 @@ keeper_limits() {
 	for ((i = 0; i < 150; i++)); do
 		k=$(keeper_of "$UIDA")
 		if [ -n "$k" ] && grep 'Max open files' "/proc/$k/limits" >"$T/keeper.txt" 2>/dev/null; then
+			grep '^SigIgn:' "/proc/$k/status" >"$T/keeper.sig" 2>/dev/null
 			return 0
 		fi
 		sleep 0.1
@@ -256,7 +257,8 @@ keeper_limits() {
 }
 keeper_limits &
 KW=$!
-out=$(run_in_pty "runuser -u $UC -- sh -c 'ulimit -S -n 77; printf \"%s\\n\" nsit-Pw-$$ | su -l $UA -c \"echo MNT=\\\$(readlink /proc/self/ns/mnt); sleep 3\"'" </dev/null)
+# It also ignores SIGHUP, SIGUSR1 and SIGTERM, which su and the helper inherit across exec.
+out=$(run_in_pty "runuser -u $UC -- sh -c 'ulimit -S -n 77; trap \"\" HUP USR1 TERM; grep ^SigIgn: /proc/self/status; printf \"%s\\n\" nsit-Pw-$$ | su -l $UA -c \"echo MNT=\\\$(readlink /proc/self/ns/mnt); sleep 3\"'" </dev/null)
 wait "$KW"
 check_match "5: su by an ordinary user: isolated" "MNT=mnt:" "$out"
 check_nomatch "5: ... not in the host's mount namespace" "^MNT=$(readlink /proc/self/ns/mnt)\$" "$out"
@@ -269,6 +271,11 @@ if [ -s "$T/keeper.txt" ]; then
 		check_eq "5: the keeper has PID 1's open-file limit" \
 			"$(grep 'Max open files' /proc/1/limits)" "$(cat "$T/keeper.txt")"
 	fi
+	# SIGHUP, SIGUSR1, SIGTERM: bits 0, 9 and 14 of the mask.
+	check "5: control: the caller ignores SIGHUP, SIGUSR1 and SIGTERM" \
+		test $((0x$(awk '/^SigIgn:/ { print $2; exit }' <<<"$out" | tr -d '\r') & 0x4201)) -eq $((0x4201))
+	check "5: the keeper ignores none of them" \
+		test $((0x$(awk '{ print $2 }' "$T/keeper.sig") & 0x4201)) -eq 0
 else
 	fail "5: the keeper of that su session was not seen"
 fi
