@@ -71,6 +71,9 @@ int nsi_request_check(const struct nsi_request *req, size_t len, bool extra, cha
 		bad = "request version mismatch";
 	else if (req->op != NSI_OP_CREATE && req->op != NSI_OP_TEARDOWN)
 		bad = "unknown op";
+	else if ((req->flags & ~NSI_REQ_DETACHED) ||
+		 ((req->flags & NSI_REQ_DETACHED) && req->op != NSI_OP_TEARDOWN))
+		bad = "unknown or misplaced flags";
 	else if (!nsi_field_ok(req->user, sizeof(req->user)) ||
 		 !nsi_field_ok(req->service, sizeof(req->service)) ||
 		 !nsi_field_ok(req->config, sizeof(req->config)))
@@ -94,7 +97,10 @@ int nsi_reply_check(const struct nsi_reply *rep, size_t len)
 
 struct spawn {
 	int in, out, err;
+	int keep; /* placed as fd 3 for the helper, or -1 */
+	bool detach; /* the waiter does not wait */
 	char *helper_stack; /* top of the helper's stack, below the waiter's */
+	int *exec_failed; /* set by the helper when execve() failed (shared memory) */
 };
 
 static int place_fd(int from, int to)
@@ -111,9 +117,10 @@ static int helper_exec(void *arg)
 	char *const argv[] = { (char *)"nsisolate-helper", NULL };
 	char *const envp[] = { NULL };
 
-	if (place_fd(sp->in, 0) < 0 || place_fd(sp->out, 1) < 0 || place_fd(sp->err, 2) < 0)
-		_exit(127);
-	close_range(3, ~0u, 0);
+	if (place_fd(sp->in, 0) < 0 || place_fd(sp->out, 1) < 0 || place_fd(sp->err, 2) < 0 ||
+	    (sp->keep >= 0 && place_fd(sp->keep, 3) < 0))
+		goto fail;
+	close_range(sp->keep >= 0 ? 4 : 3, ~0u, 0);
 	/*
 	 * A setuid caller (su run by a user) has the user as its real uid:
 	 * the helper starts as root through and through, with no
@@ -122,8 +129,10 @@ static int helper_exec(void *arg)
 	 */
 	if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, 0, 0, 0) < 0 ||
 	    syscall(SYS_setresuid, 0, 0, 0) < 0)
-		_exit(127);
+		goto fail;
 	execve(NSI_HELPER_PATH, argv, envp);
+fail:
+	*sp->exec_failed = 1;
 	_exit(127);
 }
 
@@ -144,6 +153,9 @@ static int helper_waiter(void *arg)
 	if (clone(helper_exec, sp->helper_stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
 		  arg, &pidfd) < 0)
 		_exit(127);
+	/* Detached: the helper has exec'd (CLONE_VFORK); orphaned, it is init's to reap. */
+	if (sp->detach)
+		_exit(*sp->exec_failed ? 127 : 0);
 	pf.fd = pidfd;
 	if (poll(&pf, 1, NSI_HELPER_TIMEOUT_MS) == 0)
 		(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
@@ -165,31 +177,28 @@ static int fd_above_2(int fd)
 	return n;
 }
 
-int nsi_helper_run(const struct nsi_request *req, struct nsi_reply *rep)
+/*
+ * Spawn the helper with REQ on its stdin, OUT as its stdout, KEEP (or -1)
+ * as its fd 3, through the waiter; reaped here, the waiter's status in *SI.
+ */
+static int spawn(const struct nsi_request *req, int out, int keep, bool detach, siginfo_t *si)
 {
-	_cleanup_close_ int in_r = -1, in_w = -1, out_r = -1, out_w = -1, null = -1, pidfd = -1;
+	_cleanup_close_ int in_r = -1, in_w = -1, null = -1, pidfd = -1, kept = -1;
 	const size_t stack_size = 64 * 1024;
 	struct spawn sp;
 	sigset_t all, old;
-	siginfo_t si = { 0 };
+	int *shared, p[2], r;
 	void *stack;
-	int p[2], r;
-	ssize_t n;
 
-	memset(rep, 0, sizeof(*rep));
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	in_r = fd_above_2(p[0]);
 	in_w = fd_above_2(p[1]);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	out_r = fd_above_2(p[0]);
-	out_w = fd_above_2(p[1]);
-	/* Read only after the helper is gone: never block on a pipe end someone kept. */
-	if (out_r >= 0 && fcntl(out_r, F_SETFL, O_NONBLOCK) < 0)
-		return -errno;
 	null = fd_above_2(open("/dev/null", O_WRONLY | O_CLOEXEC));
-	if (in_r < 0 || in_w < 0 || out_r < 0 || out_w < 0 || null < 0)
+	/* Above 3 too: placing 0-2 first must not overwrite it. */
+	if (keep >= 0)
+		kept = fcntl(keep, F_DUPFD_CLOEXEC, 4);
+	if (in_r < 0 || in_w < 0 || null < 0 || (keep >= 0 && kept < 0))
 		return -EMFILE;
 	/* The request fits the pipe buffer: write it all, then EOF. */
 	r = nsi_write_all(in_w, req, sizeof(*req));
@@ -198,11 +207,14 @@ int nsi_helper_run(const struct nsi_request *req, struct nsi_reply *rep)
 	nsi_closep(&in_w);
 	in_w = -1;
 
-	stack = mmap(NULL, 2 * stack_size, PROT_READ | PROT_WRITE,
+	stack = mmap(NULL, 2 * stack_size + sizeof(int), PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		return -errno;
-	sp = (struct spawn){ in_r, out_w, null, (char *)stack + stack_size };
+	shared = (int *)((char *)stack + 2 * stack_size);
+	*shared = 0;
+	sp = (struct spawn){ in_r,   out < 0 ? null : out,	 null,	kept,
+			     detach, (char *)stack + stack_size, shared };
 	/*
 	 * CLONE_VM|CLONE_VFORK: no copy of a large caller, and this thread
 	 * waits until the waiter is done; exit signal 0: no SIGCHLD reaches the
@@ -215,14 +227,48 @@ int nsi_helper_run(const struct nsi_request *req, struct nsi_reply *rep)
 		  CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &sp, &pidfd);
 	r = r < 0 ? -errno : 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	munmap(stack, 2 * stack_size);
+	munmap(stack, 2 * stack_size + sizeof(int));
+	if (r < 0)
+		return r;
+	/* Reap exactly our child: through its pidfd, never waitpid(-1). */
+	while (waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | __WALL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+int nsi_helper_start(const struct nsi_request *req, int lock)
+{
+	siginfo_t si = { 0 };
+	int r = spawn(req, -1, lock, true, &si);
+
+	if (r < 0)
+		return r;
+	return si.si_code == CLD_EXITED && si.si_status == 0 ? 0 : -ECHILD;
+}
+
+int nsi_helper_run(const struct nsi_request *req, struct nsi_reply *rep)
+{
+	_cleanup_close_ int out_r = -1, out_w = -1;
+	siginfo_t si = { 0 };
+	int p[2], r;
+	ssize_t n;
+
+	memset(rep, 0, sizeof(*rep));
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	out_r = fd_above_2(p[0]);
+	out_w = fd_above_2(p[1]);
+	if (out_r < 0 || out_w < 0)
+		return -EMFILE;
+	/* Read only after the helper is gone: never block on a pipe end someone kept. */
+	if (fcntl(out_r, F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
+	r = spawn(req, out_w, -1, false, &si);
 	if (r < 0)
 		return r;
 	nsi_closep(&out_w);
 	out_w = -1;
-	/* Reap exactly our child: through its pidfd, never waitpid(-1). */
-	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR)
-		;
 	/* The helper has exited: its reply, if any, sits in the pipe. */
 	n = nsi_read_full(out_r, rep, sizeof(*rep));
 	if (n == -EAGAIN)

@@ -27,13 +27,19 @@ enum nsi_op {
 	NSI_OP_TEARDOWN = 2,
 };
 
+/*
+ * TEARDOWN only: the helper runs detached (nsi_helper_start), holding the
+ * uid's lock as fd 3; it ends the set's record itself and logs to syslog.
+ */
+#define NSI_REQ_DETACHED 0x1u
+
 struct nsi_request {
 	uint32_t magic;
 	uint32_t version;
 	uint32_t size; /* sizeof(struct nsi_request) */
 	uint32_t op;
 	uint32_t uid;
-	uint32_t pad;
+	uint32_t flags; /* NSI_REQ_* */
 	uint64_t settings_hash; /* what the module resolved; the helper re-resolves */
 	uint64_t groups_hash;
 	char user[NSI_USER_LEN];
@@ -82,5 +88,14 @@ int nsi_reply_check(const struct nsi_reply *rep, size_t len);
  * then says why, or is empty. Used by the module and by nsisolate(8).
  */
 int nsi_helper_run(const struct nsi_request *req, struct nsi_reply *rep);
+
+/*
+ * Start the helper for REQ (flags NSI_REQ_DETACHED) and return once it
+ * runs, without waiting for it: it is nobody's child but init's (or a
+ * subreaper's), bounds its own run time, and gets LOCK (the uid's lock)
+ * as fd 3, so the lock is held until it exits. 0, or -errno when it could
+ * not be started (then nothing runs).
+ */
+int nsi_helper_start(const struct nsi_request *req, int lock);
 
 #endif

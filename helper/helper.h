@@ -20,6 +20,8 @@ void notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int reply_created(pid_t keeper, uint64_t keeper_start);
 /* Reply STATUS (0 or -errno, WHY the reason) and exit. */
 _Noreturn void reply_done(int status, const char *why);
+/* A detached run (NSI_REQ_DETACHED): die() logs to syslog, nobody reads a reply. */
+void report_detached(void);
 
 /* The user, as re-derived from NSS by the helper. */
 struct nsi_user_id {

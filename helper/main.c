@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -154,6 +156,45 @@ static void read_request(struct nsi_request *req)
 }
 
 /*
+ * Detached (NSI_REQ_DETACHED): fd 3 must be the uid's lock, held. The
+ * module has returned; this process ends the set's record once the network
+ * is gone, then the lock file, and releases the lock by exiting, so a new
+ * login of the user waits for it and never races the teardown.
+ */
+static int check_lock(int run, uid_t uid)
+{
+	char name[32];
+	struct stat a, b;
+
+	snprintf(name, sizeof(name), "%u.lock", (unsigned)uid);
+	if (fstat(3, &a) < 0 || fstatat(run, name, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return -EBADF;
+	/* Our own open file description's lock: granted again only if we hold it. */
+	return flock(3, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
+}
+
+/*
+ * The killed keeper of a PID namespace exits only once its last zombie is
+ * reaped, which the module's caller does after the close this process let
+ * return: wait for it (bounded by the alarm).
+ */
+static void wait_keeper(int run, uid_t uid)
+{
+	_cleanup_free_ struct nsi_state *st = calloc(1, sizeof(*st));
+	_cleanup_close_ int kfd = -1;
+	struct pollfd p = { .events = POLLIN };
+
+	if (!st || nsi_state_read(run, uid, st) < 0)
+		return;
+	kfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
+	if (kfd < 0)
+		return;
+	p.fd = kfd;
+	(void)poll(&p, 1, NSI_HELPER_TIMEOUT_MS - 2000);
+}
+
+/*
  * NSI_OP_TEARDOWN: remove what a dead veth set left in the host (link, nft
  * chains, lease) with CAP_NET_ADMIN alone. Only the uid counts: NSS may no
  * longer know the user, but if it does, the name must match.
@@ -161,17 +202,44 @@ static void read_request(struct nsi_request *req)
 _Noreturn static void teardown(const struct nsi_request *req)
 {
 	static const cap_value_t teardown_caps[] = { CAP_NET_ADMIN };
+	bool detached = req->flags & NSI_REQ_DETACHED;
 	struct passwd *pw = getpwuid((uid_t)req->uid);
+	_cleanup_close_ int run = -1;
 	char why[256] = "";
 	int r;
 
+	if (detached) {
+		report_detached();
+		/* Nobody waits for this process: it bounds itself. */
+		alarm(NSI_HELPER_TIMEOUT_MS / 1000);
+		run = nsi_run_dir_open();
+		if (run < 0)
+			die(-run, NSI_RUN_DIR ": %s", strerror(-run));
+		r = check_lock(run, (uid_t)req->uid);
+		if (r < 0)
+			die(-r,
+			    "removing the network of the set of uid %u: fd 3 is not its held lock",
+			    req->uid);
+		wait_keeper(run, (uid_t)req->uid);
+	}
 	if (req->uid == 0)
 		die(EPERM, "uid 0 has no set");
 	if (pw && strcmp(pw->pw_name, req->user) != 0)
 		die(ESRCH, "uid %u is not user %s", req->uid, req->user);
 	limit_caps(teardown_caps, (int)NSI_ARRAY_SIZE(teardown_caps));
 	r = net_teardown((uid_t)req->uid, why, sizeof(why));
-	reply_done(r, why);
+	if (!detached)
+		reply_done(r, why);
+	if (r < 0)
+		die(-r,
+		    "removing the network of the set of %s (uid %u): %s; " NSI_RUN_DIR
+		    "/%u.state is kept: the next login of %s or \"nsisolate gc\" removes what is "
+		    "left of the set",
+		    req->user, req->uid, why[0] ? why : strerror(-r), req->uid, req->user);
+	/* net_teardown() found the set dead (or its record gone): forget it. */
+	(void)nsi_state_remove(run, (uid_t)req->uid);
+	(void)nsi_lock_remove(run, (uid_t)req->uid);
+	_exit(0);
 }
 
 /*

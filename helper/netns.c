@@ -612,8 +612,7 @@ void net_setup(const struct nsi_settings *s, uid_t uid)
 static bool set_alive(int run, uid_t uid)
 {
 	_cleanup_free_ struct nsi_state *st = calloc(1, sizeof(*st));
-	uint64_t start;
-	int r;
+	int r, fd;
 
 	if (!st)
 		return true;
@@ -622,7 +621,13 @@ static bool set_alive(int run, uid_t uid)
 		return false;
 	if (r < 0)
 		return true;
-	return nsi_proc_start(st->keeper_pid, &start) == 0 && start == st->keeper_start;
+	/* A zombie keeper (killed, not reaped yet) is dead: nsi_pin_process says so. */
+	fd = nsi_pin_process(st->keeper_pid, st->keeper_start);
+	if (fd == -ESRCH)
+		return false;
+	if (fd >= 0)
+		close(fd);
+	return true;
 }
 
 int net_teardown(uid_t uid, char *why, size_t whylen)

@@ -6,8 +6,10 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -16,6 +18,13 @@
 
 static struct nsi_reply reply = { .magic = NSI_PROTO_MAGIC, .version = NSI_PROTO_VERSION };
 static char notices[sizeof(reply.msg)];
+static bool detached; /* nobody reads the reply: errors go to syslog */
+
+void report_detached(void)
+{
+	detached = true;
+	openlog("nsisolate-helper", LOG_PID, LOG_AUTHPRIV);
+}
 
 void notice(const char *fmt, ...)
 {
@@ -39,7 +48,10 @@ _Noreturn void die(int err, const char *fmt, ...)
 	vsnprintf(reply.msg, sizeof(reply.msg), fmt, ap);
 	va_end(ap);
 	reply.status = -(err > 0 ? err : EIO);
-	(void)nsi_write_all(1, &reply, sizeof(reply));
+	if (detached)
+		syslog(LOG_ERR, "%s", reply.msg);
+	else
+		(void)nsi_write_all(1, &reply, sizeof(reply));
 	_exit(1);
 }
 

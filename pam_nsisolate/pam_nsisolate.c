@@ -338,6 +338,37 @@ static void forget_set(pam_handle_t *ph, int run, uid_t uid, const char *user, c
 	(void)nsi_lock_remove(run, uid);
 }
 
+/*
+ * At a logout: removing a veth set's network waits for the kernel (RCU
+ * grace periods, about 30 ms). A helper started detached does it while it
+ * holds the uid's lock (passed as its fd 3), then ends the record itself:
+ * the logout returns at once, and the user's next login waits for the lock,
+ * so it never races the teardown. Not started: done here, as before.
+ */
+static void forget_set_detached(pam_handle_t *ph, int run, int lock, uid_t uid, const char *user,
+				const char *config)
+{
+	struct nsi_request req;
+	int r;
+
+	if (nsi_net_leftovers(run, uid)) {
+		r = nsi_request_init(&req, NSI_OP_TEARDOWN, uid, user, NULL, config);
+		if (r == 0) {
+			req.flags = NSI_REQ_DETACHED;
+			r = nsi_helper_start(&req, lock);
+		}
+		if (r == 0) {
+			NSI_FAULT("forget-network");
+			return;
+		}
+		pam_syslog(ph, LOG_NOTICE,
+			   "cannot start the helper to remove the network of %s in the "
+			   "background (%s); removing it now",
+			   user, strerror(-r));
+	}
+	forget_set(ph, run, uid, user, config);
+}
+
 static int create_set(pam_handle_t *ph, int run, const struct login *l, struct nsi_state *st,
 		      int *ret_pidfd, char *why, size_t whylen)
 {
@@ -972,7 +1003,7 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *ph, int flags, int argc, const
 		return PAM_SESSION_ERR;
 	}
 	NSI_FAULT("close-killed");
-	forget_set(ph, run, st->uid, st->user, o.config);
+	forget_set_detached(ph, run, lock, st->uid, st->user, o.config);
 	pam_syslog(ph, LOG_INFO, "tore down set of %s (uid %u), policy %s, keeper pid %d", st->user,
 		   (unsigned)st->uid, st->policy[0] ? st->policy : "(defaults)",
 		   (int)st->keeper_pid);

@@ -25,6 +25,9 @@
 #  4 kill -9 of the keeper: with a session still inside, and with none (the
 #    link, chains and lease then wait for the next login); the next login
 #    works and nothing of the old set is left.
+#  4b the last logout of a veth set returns at once although its teardown
+#    cannot run (the test holds net.lock); the detached helper holds the
+#    user's lock meanwhile, so a new login waits, then works; nothing left.
 #  5 refusals with a syslog line naming the cause: a bad subnet, an exhausted
 #    pool (a /30 and two users), a pool covered by an address of the host (on
 #    a veth pair the test makes and removes; with a /28 pool the lease skips
@@ -399,6 +402,37 @@ check "stop: control: the live set has its link" ip link show "nsi$UID1"
 check "stop: nsisolate stop succeeds" "$NSI_BUILD/nsisolate" stop $U1
 check_no_net_left "stop: no link, chain or lease of the stopped set is left" "$UID1"
 pam_release
+
+# ================================================================ 4b teardown in the background
+diag "4b: a veth logout returns at once; the network goes afterwards, under the user's lock"
+if pam_hold $PAM_SVC $U1; then pass "4b: pam-hold opens a set"; else fail "4b: pam-hold opens a set" "$(cat "$HOLD_OUT")"; fi
+check "4b: control: the live set has its link" ip link show "nsi$UID1"
+# The test holds net.lock: the teardown waits for it (10 s at most).
+exec {NETLOCK}>>"$RUN/net.lock"
+flock -x "$NETLOCK"
+log_mark
+t0=$EPOCHREALTIME
+pam_release
+t1=$EPOCHREALTIME
+ms=$(((${t1/./} - ${t0/./}) / 1000))
+check "4b: the logout returned in $ms ms while the teardown cannot run" test "$ms" -lt 3000
+check "4b: ... with success" grep -q '^close 0$' "$HOLD_OUT"
+check "4b: its nft chains and lease are still there meanwhile" \
+	test -n "$(nft_chains_of "$UID1")" -a -e "$RUN/$UID1.lease"
+check_eq "4b: the user's lock is held meanwhile (flock -n fails)" 99 \
+	"$(flock -n -E 99 "$RUN/$UID1.lock" true; echo $?)"
+pamtester $PAM_SVC $U1 open_session close_session >"$T/4b.out" 2>&1 {NETLOCK}>&- &
+P4B=$!
+sleep 1
+check "4b: a new login of $U1 waits for the teardown" kill -0 "$P4B"
+exec {NETLOCK}>&-
+check "4b: the new login then completes" wait_until 15 sh -c "! kill -0 $P4B 2>/dev/null"
+wait "$P4B"
+check_eq "4b: ... successfully" 0 "$?"
+check "4b: and its own set ends too" wait_until 10 no_state "$UID1"
+check_no_net_left "4b: nothing of either set is left" "$UID1"
+check_nomatch "4b: no teardown error was logged" 'removing the network of the set' \
+	"$(syslog_since_mark)"
 
 # ================================================================ 5 refusals
 diag "5: refusals"

@@ -64,6 +64,16 @@ static void request(void)
 	is_int(check(&bad, sizeof(bad), false, why, sizeof(why)), -EPROTO, "unknown op: refused");
 	is_str(why, "unknown op", "and named");
 	bad = r;
+	bad.flags = 0x2;
+	is_int(check(&bad, sizeof(bad), false, why, sizeof(why)), -EPROTO,
+	       "an unknown flag: refused");
+	bad = r;
+	bad.flags = NSI_REQ_DETACHED;
+	is_int(check(&bad, sizeof(bad), false, why, sizeof(why)), -EPROTO,
+	       "a detached create: refused (detached is for a teardown only)");
+	bad.op = NSI_OP_TEARDOWN;
+	is_int(check(&bad, sizeof(bad), false, why, sizeof(why)), 0, "a detached teardown passes");
+	bad = r;
 	memset(bad.user, 'x', sizeof(bad.user));
 	is_int(check(&bad, sizeof(bad), false, why, sizeof(why)), -EPROTO,
 	       "an unterminated user: refused");
