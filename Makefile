@@ -26,7 +26,7 @@ B := build
 
 COMMON_SRC := common/config.c common/settings.c common/match.c common/nss.c \
               common/literal.c common/fsutil.c common/state.c common/lease.c common/proto.c common/why.c common/idmap.c \
-              common/capbset.c common/cgroup.c
+              common/capbset.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 MODULE_OBJ := $(B)/pam_nsisolate/pam_nsisolate.o
 HELPER_SRC := helper/main.c helper/report.c helper/mountfd.c helper/mounts.c helper/home.c helper/userns.c helper/keeper.c \

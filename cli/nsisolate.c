@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "capbset.h"
-#include "cgroup.h"
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
@@ -724,54 +723,6 @@ static int gc_one(int run, struct nsi_state *st, void *ud)
 	return 0;
 }
 
-/*
- * Set cgroups (cgroup.h) no state names: one whose last process was still
- * exiting when its set ended. Removed once empty, under the uid's lock.
- */
-static int gc_cgroups(int run)
-{
-	_cleanup_close_ int cg = nsi_cg_open();
-	DIR *d;
-	struct dirent *de;
-	int done = 0;
-
-	if (cg < 0)
-		return 0;
-	d = nsi_opendir_at(cg);
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		char *end, state[64];
-		unsigned long uid = strtoul(de->d_name, &end, 10);
-		struct stat s;
-
-		if (end == de->d_name || *end || uid >= UINT32_MAX)
-			continue;
-		snprintf(state, sizeof(state), "%lu.state", uid);
-		if (fstatat(run, state, &s, AT_SYMLINK_NOFOLLOW) == 0)
-			continue;
-		{
-			_cleanup_close_ int lock = nsi_lock_uid(run, (uid_t)uid, 1000);
-			int r;
-
-			if (lock < 0 || fstatat(run, state, &s, AT_SYMLINK_NOFOLLOW) == 0)
-				continue;
-			r = nsi_cg_remove(cg, (uid_t)uid);
-			if (r == 0) {
-				printf("gc: removed the cgroup of uid %lu, which no set names\n",
-				       uid);
-				done++;
-			} else if (r != -ENOENT) {
-				printf("gc: the cgroup of uid %lu, which no set names, stays: %s\n",
-				       uid, strerror(-r));
-			}
-			(void)nsi_lock_remove(run, (uid_t)uid);
-		}
-	}
-	closedir(d);
-	return done;
-}
-
 static int cmd_gc(void)
 {
 	_cleanup_close_ int run = open_run_dir();
@@ -822,8 +773,6 @@ static int cmd_gc(void)
 		free(names[i]);
 	}
 	free(names);
-	if (run >= 0)
-		done += gc_cgroups(run);
 	/* After the sets: a dead set of a removed user has just ended. */
 	r = nsi_gc_instances(run, stdout);
 	if (r > 0)
@@ -878,17 +827,6 @@ static int cmd_enter(const char *user, bool as_user, char **cmd)
 		fprintf(stderr, "nsisolate: cannot open the namespaces of %s: %s\n", user,
 			strerror(-r));
 		return 1;
-	}
-	if (st->cgroup) {
-		/* Into the set's index of processes first, as a session does. */
-		_cleanup_close_ int cg = nsi_cg_procs_open(st->uid);
-
-		r = cg < 0 ? cg : write(cg, "0", 1) == 1 ? 0 : -errno;
-		if (r < 0) {
-			fprintf(stderr, "nsisolate: cannot enter the cgroup of the set of %s: %s\n",
-				user, strerror(-r));
-			return 1;
-		}
 	}
 	/* The set's namespaces in the same order a session joins them; the user one last. */
 	for (size_t i = 0; i < NSI_NS_COUNT; i++) {

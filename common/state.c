@@ -22,7 +22,6 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "state.h"
-#include "cgroup.h"
 
 const struct nsi_ns_type nsi_ns_types[NSI_NS_COUNT] = {
 	[NSI_NS_MNT] = { CLONE_NEWNS, "mnt" },	[NSI_NS_NET] = { CLONE_NEWNET, "net" },
@@ -123,9 +122,8 @@ static bool set_word(char *dst, size_t size, const char *src)
  */
 static bool parse_line(const char *line, struct nsi_state *st, unsigned *seen, bool *have_keeper)
 {
-	static const char *const once[] = { "uid",	     "user",	    "policy",
-					    "settings_hash", "groups_hash", "linger",
-					    "created",	     "keeper",	    "cgroup" };
+	static const char *const once[] = { "uid",	   "user",   "policy",	"settings_hash",
+					    "groups_hash", "linger", "created", "keeper" };
 	char key[32], a[256], b[64], extra;
 	uint64_t x, y;
 	int n = sscanf(line, "%31s %255s %63s %c", key, a, b, &extra);
@@ -157,8 +155,6 @@ static bool parse_line(const char *line, struct nsi_state *st, unsigned *seen, b
 		st->groups_hash = x;
 	else if (!strcmp(key, "linger") && n == 2 && (!strcmp(a, "0") || !strcmp(a, "1")))
 		st->linger = a[0] == '1';
-	else if (!strcmp(key, "cgroup") && n == 2 && (!strcmp(a, "0") || !strcmp(a, "1")))
-		st->cgroup = a[0] == '1';
 	else if (!strcmp(key, "created") && n == 2 && parse_num(a, 10, INT64_MAX, &x))
 		st->created = (int64_t)x;
 	else if (!strcmp(key, "keeper") && n == 3 && parse_num(a, 10, INT32_MAX - 1, &x) &&
@@ -365,8 +361,6 @@ size_t nsi_state_format(const struct nsi_state *st, char *buf, size_t cap)
 	    st->groups_hash);
 	OUT("linger %d\ncreated %" PRId64 "\nkeeper %d %" PRIu64 "\n", st->linger ? 1 : 0,
 	    st->created, (int)st->keeper_pid, st->keeper_start);
-	if (st->cgroup)
-		OUT("cgroup 1\n");
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
 		if (st->ns_ino[i])
 			OUT("ns %s %" PRIu64 "\n", nsi_ns_types[i].name, st->ns_ino[i]);
@@ -536,7 +530,6 @@ struct members {
 	const struct nsi_state *st;
 	bool pinned;
 	uint64_t host_user; /* the initial user namespace (the caller's) */
-	int cg; /* the cgroup hierarchy (cgroup.h), when the set's index is complete */
 	int (*fn)(const struct members *, pid_t);
 };
 
@@ -602,6 +595,7 @@ static bool is_member(const struct members *m, pid_t pid)
 
 	if (st->ns_ino[NSI_NS_USER]) {
 		char path[64];
+		uint64_t mnt;
 		int fd;
 
 		user = nsi_ns_inode(pid, "user");
@@ -610,11 +604,12 @@ static bool is_member(const struct members *m, pid_t pid)
 		 * has left every other namespace: it is no member (its parent
 		 * reaps it, a signal would change nothing).
 		 */
-		if (!user || !nsi_ns_inode(pid, "mnt"))
+		mnt = user ? nsi_ns_inode(pid, "mnt") : 0;
+		if (!mnt)
 			return false;
 		if (user == m->host_user) {
 			/* Root entered by "nsisolate enter": only a pinned set's. */
-			return m->pinned && same_ns(pid, st, NSI_NS_MNT);
+			return m->pinned && mnt == st->ns_ino[NSI_NS_MNT];
 		}
 		if (user != st->ns_ino[NSI_NS_USER]) {
 			/* Nested below the set's (a session that unshared more), or not ours. */
@@ -631,53 +626,26 @@ static bool is_member(const struct members *m, pid_t pid)
 	return m->pinned || all_uids_are(pid, st->uid);
 }
 
-/* One candidate PID: counted (and given to M->fn) when it is a member; <0 stops. */
-static int visit(const struct members *m, pid_t pid, pid_t self, int *count)
-{
-	if (pid <= 1 || pid == self || pid == m->st->keeper_pid || !is_member(m, pid))
-		return 0;
-	(*count)++;
-	return m->fn ? m->fn(m, pid) : 0;
-}
-
-/* The candidates of the set's cgroup; -ENOENT etc. when it cannot be read. */
-static int scan_cgroup(const struct members *m)
-{
-	_cleanup_free_ pid_t *pids = NULL;
-	int n, count = 0;
-	pid_t self = getpid();
-
-	n = nsi_cg_pids(m->cg, m->st->uid, &pids);
-	for (int i = 0; i < n; i++)
-		if (visit(m, pids[i], self, &count) < 0)
-			break;
-	return n < 0 ? n : count;
-}
-
 /* Call M->fn for each member pid; FN returns <0 to stop. Returns members seen. */
 static int scan_members(const struct members *m)
 {
-	DIR *d;
+	DIR *d = opendir("/proc");
 	struct dirent *de;
-	int count = 0, r;
+	int count = 0;
 	pid_t self = getpid();
 
-	/* The set's own index when it is complete; every process otherwise. */
-	if (m->cg >= 0) {
-		r = scan_cgroup(m);
-		if (r >= 0)
-			return r;
-	}
-	d = opendir("/proc");
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 
-		if (*end || pid > INT32_MAX)
+		if (*end || pid <= 1 || pid == self || pid == m->st->keeper_pid)
 			continue;
-		if (visit(m, (pid_t)pid, self, &count) < 0)
+		if (!is_member(m, (pid_t)pid))
+			continue;
+		count++;
+		if (m->fn && m->fn(m, (pid_t)pid) < 0)
 			break;
 	}
 	closedir(d);
@@ -688,15 +656,12 @@ static int scan_members(const struct members *m)
  * Pin the set's namespaces through its keeper, if it lives: FDS then hold
  * them, and their inode numbers cannot be reused while the scan runs.
  */
-static void members_init(struct members *m, const struct nsi_state *st, int cg,
-			 int fds[NSI_NS_COUNT])
+static void members_init(struct members *m, const struct nsi_state *st, int fds[NSI_NS_COUNT])
 {
 	_cleanup_close_ int kfd = nsi_pin_process(st->keeper_pid, st->keeper_start);
 
 	/* The caller, root outside every set, is in the initial user namespace. */
-	*m = (struct members){ .st = st,
-			       .host_user = nsi_ns_inode(0, "user"),
-			       .cg = st->cgroup ? cg : -1 };
+	*m = (struct members){ .st = st, .host_user = nsi_ns_inode(0, "user") };
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
 		fds[i] = -1;
 	m->pinned = kfd >= 0 && nsi_set_open_ns(st, kfd, fds) == 0;
@@ -710,11 +675,10 @@ static void members_done(int fds[NSI_NS_COUNT])
 
 int nsi_set_count_members(const struct nsi_state *st)
 {
-	_cleanup_close_ int cg = st->cgroup ? nsi_cg_open() : -1;
 	struct members m;
 	int fds[NSI_NS_COUNT], n;
 
-	members_init(&m, st, cg, fds);
+	members_init(&m, st, fds);
 	n = m.host_user ? scan_members(&m) : -ESRCH;
 	members_done(fds);
 	return n;
@@ -731,31 +695,15 @@ static int kill_member(const struct members *m, pid_t pid)
 	return 0;
 }
 
-/*
- * The set's cgroup directory, once its last process has left it: killed
- * members may take a moment to exit. Still in use (an opener of an old
- * session), it stays, and a later set of the uid reuses it.
- */
-static void remove_cgroup(int cg, uid_t uid)
-{
-	for (int i = 0; i < 20; i++) {
-		if (nsi_cg_remove(cg, uid) != -EBUSY)
-			break;
-		nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
-	}
-}
-
 int nsi_set_kill(const struct nsi_state *st)
 {
-	_cleanup_close_ int kfd = -1, cg = -1;
+	_cleanup_close_ int kfd = -1;
 	struct members m;
 	int fds[NSI_NS_COUNT], n = 0;
 
 	if (!st->ns_ino[NSI_NS_MNT] || st->ns_ino[NSI_NS_MNT] == nsi_ns_inode(0, "mnt"))
 		return -EINVAL; /* never the host's own namespace */
-	/* Also for a set whose index is incomplete: its directory goes with it. */
-	cg = nsi_cg_open();
-	members_init(&m, st, cg, fds);
+	members_init(&m, st, fds);
 	if (!m.host_user) {
 		members_done(fds);
 		return -ESRCH;
@@ -791,8 +739,6 @@ int nsi_set_kill(const struct nsi_state *st)
 		if (!st->ns_ino[NSI_NS_PID])
 			(void)poll(&p, 1, 2000);
 	}
-	if (cg >= 0)
-		remove_cgroup(cg, st->uid);
 	return 0;
 }
 

@@ -46,7 +46,6 @@ struct nsi_state {
 	uint64_t settings_hash;
 	uint64_t groups_hash;
 	bool linger;
-	bool cgroup; /* every process of the set is in UID's cgroup of cgroup.h */
 	pid_t keeper_pid;
 	uint64_t keeper_start;
 	int64_t created;
@@ -110,9 +109,7 @@ uint64_t nsi_ns_inode(pid_t pid, const char *name);
 
 /*
  * Processes living in the set (same mount namespace, and same user namespace
- * when the set has one), the keeper excluded. Candidates come from the set's
- * cgroup (cgroup.h) when ST->cgroup says it lists them all, else from every
- * process in /proc. Returns the count or -errno.
+ * when the set has one), the keeper excluded. Returns the count or -errno.
  */
 int nsi_set_count_members(const struct nsi_state *st);
 /* SIGKILL every member, rescanning until none remain, then the keeper. */

@@ -28,7 +28,6 @@
 #include <security/pam_modutil.h>
 
 #include "capbset.h"
-#include "cgroup.h"
 #include "cleanup.h"
 #include "config.h"
 #include "fault.h"
@@ -89,9 +88,8 @@ static struct {
 	uint64_t pid_ino; /* the set's PID namespace, checked in the child */
 	int host_pid; /* the opener's own PID namespace, to return to */
 	unsigned *joined; /* the session's shared counter */
-	int cg; /* the set's cgroup.procs (cgroup.h), or -1 */
 	int fd[NSI_NS_COUNT];
-} armed = { .host_pid = -1, .cg = -1, .fd = { [0 ... NSI_NS_COUNT - 1] = -1 } };
+} armed = { .host_pid = -1, .fd = { [0 ... NSI_NS_COUNT - 1] = -1 } };
 
 static void disarm(void)
 {
@@ -107,8 +105,6 @@ static void disarm(void)
 		nsi_closep(&armed.fd[i]);
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
 		armed.fd[i] = -1;
-	nsi_closep(&armed.cg);
-	armed.cg = -1;
 }
 
 /*
@@ -157,21 +153,17 @@ static void atfork_parent(void)
 }
 
 /*
- * Move the calling process into the set: its cgroup (CG, the set's
- * cgroup.procs, when it has one), its namespaces (the PID one only
+ * Move the calling process into the set: its namespaces (the PID one only
  * changes where children go, and is the caller's business), then its user
  * namespace as that namespace's root with an empty bounding set, so the
  * application's own setgroups/setgid/setuid clear every capability. Used
  * by the fork handler in a session child, and by opener mode in the opener.
  */
-static int join_set(int cg, const int fds[NSI_NS_COUNT], bool userns, gid_t user_gid)
+static int join_set(const int fds[NSI_NS_COUNT], bool userns, gid_t user_gid)
 {
 	gid_t rg, eg, sg;
 	bool keep_gid;
 
-	/* First: the set's record of its processes lists this one before it is one. */
-	if (cg >= 0 && write(cg, "0", 1) != 1)
-		return errno ? -errno : -EIO;
 	for (size_t i = 0; i < NSI_NS_COUNT; i++) {
 		if (fds[i] < 0 || i == NSI_NS_USER || i == NSI_NS_PID)
 			continue;
@@ -215,12 +207,8 @@ static void atfork_child(void)
 		if (stat("/proc/self/ns/pid", &s) < 0 || (uint64_t)s.st_ino != armed.pid_ino)
 			_exit(127);
 	}
-	if (join_set(armed.cg, armed.fd, armed.userns, armed.user_gid) < 0)
+	if (join_set(armed.fd, armed.userns, armed.user_gid) < 0)
 		_exit(127);
-	if (armed.cg >= 0) {
-		close(armed.cg);
-		armed.cg = -1;
-	}
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
 		if (armed.fd[i] >= 0) {
 			close(armed.fd[i]);
@@ -402,9 +390,8 @@ static int create_set(pam_handle_t *ph, int run, const struct login *l, struct n
 	}
 	/* The helper recorded the set before it replied: that record, checked against the reply. */
 	r = nsi_state_read(run, l->pw->pw_uid, st);
-	if (r == 0 &&
-	    (st->keeper_pid != rep.keeper_pid || st->keeper_start != rep.keeper_start ||
-	     st->settings_hash != req.settings_hash || st->groups_hash != req.groups_hash))
+	if (r == 0 && (st->keeper_pid != rep.keeper_pid || st->keeper_start != rep.keeper_start ||
+		       st->settings_hash != req.settings_hash || st->groups_hash != req.groups_hash))
 		r = -ESTALE;
 	if (r < 0) {
 		close(pidfd);
@@ -476,7 +463,7 @@ static int recover_state(pam_handle_t *ph, int run, const struct login *l, struc
 static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l, char *why,
 		   size_t whylen)
 {
-	_cleanup_close_ int run = -1, lock = -1, pidfd = -1, cg = -1;
+	_cleanup_close_ int run = -1, lock = -1, pidfd = -1;
 	_cleanup_free_ struct nsi_state *st = NULL;
 	struct session_data *data;
 	int fds[NSI_NS_COUNT], r;
@@ -601,21 +588,6 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 			 (int)st->keeper_pid);
 		goto undo;
 	}
-	if (created || st->cgroup) {
-		/*
-		 * The set's index of its processes (cgroup.h): made with the set,
-		 * before anything but the keeper is in it, so it misses nothing.
-		 * Without one its processes are found by scanning /proc, for good:
-		 * the state records it below.
-		 */
-		cg = created ? nsi_cg_create_procs(st->uid) : nsi_cg_procs_open(st->uid);
-		if (cg < 0 && cg != -ENODEV)
-			pam_syslog(ph, LOG_NOTICE,
-				   "cannot %s the cgroup of the set of uid %u (%s); its processes "
-				   "will be found by scanning /proc",
-				   created ? "create" : "open", (unsigned)st->uid, strerror(-cg));
-		st->cgroup = cg >= 0;
-	}
 	r = nsi_proc_start(getpid(), &self_start);
 	if (r < 0 || st->nsessions >= NSI_MAX_SESSIONS) {
 		r = r < 0 ? r : -EUSERS;
@@ -658,7 +630,7 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	}
 	if (o->opener) {
 		/* Opener mode: no way back; a failure fails the session. */
-		r = join_set(cg, fds, l->res->settings.userns.enable, l->pw->pw_gid);
+		r = join_set(fds, l->res->settings.userns.enable, l->pw->pw_gid);
 		for (size_t i = 0; i < NSI_NS_COUNT; i++)
 			nsi_closep(&fds[i]);
 		if (r < 0) {
@@ -705,8 +677,6 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 		armed.pid_ino = 0;
 	}
 	memcpy(armed.fd, fds, sizeof(fds));
-	armed.cg = cg;
-	cg = -1;
 	armed.joined = data->joined;
 	armed.userns = l->res->settings.userns.enable;
 	armed.first_child = o->first_child;

@@ -25,7 +25,6 @@ static void sample(void)
 	st.settings_hash = 0xdeadbeefcafe0001ull;
 	st.groups_hash = 0x0123456789abcdefull;
 	st.linger = true;
-	st.cgroup = true;
 	st.created = 1764720000;
 	st.keeper_pid = 4242;
 	st.keeper_start = 987654321;
@@ -68,7 +67,7 @@ int main(void)
 	       "the state of another uid is refused");
 
 	is_int(parse_edited("end\n", "", &line), -EBADMSG, "no end line (torn): refused");
-	is_int(line, 15, "naming the line after the last");
+	is_int(line, 14, "naming the line after the last");
 	is_int(parse_edited("nsisolate-state 1", "nsisolate-state 2", &line), -EBADMSG,
 	       "another version: refused");
 	is_int(line, 1, "at line 1");
@@ -90,12 +89,6 @@ int main(void)
 	is_int(parse_edited("ns mnt 4026532301\n", "", &line), -EBADMSG,
 	       "no mount namespace: refused");
 	is_int(parse_edited("linger 1", "linger yes", &line), -EBADMSG, "linger not 0/1: refused");
-	is_int(parse_edited("cgroup 1", "cgroup 2", &line), -EBADMSG, "cgroup not 0/1: refused");
-	is_int(parse_edited("cgroup 1\n", "cgroup 1\ncgroup 0\n", &line), -EBADMSG,
-	       "a repeated cgroup: refused");
-	is_int(parse_edited("cgroup 1\n", "", &line), 0,
-	       "no cgroup line (a set made without one, or by an older version) parses");
-	ok(!got.cgroup, "as a set whose processes are found by scanning /proc");
 	is_int(parse_edited("settings_hash deadbeefcafe0001", "settings_hash 0xdeadbeef", &line),
 	       -EBADMSG, "a 0x prefix where none is written: refused");
 	is_int(parse_edited("ns user", "ns time", &line), -EBADMSG,
