@@ -122,8 +122,9 @@ static bool set_word(char *dst, size_t size, const char *src)
  */
 static bool parse_line(const char *line, struct nsi_state *st, unsigned *seen, bool *have_keeper)
 {
-	static const char *const once[] = { "uid",	   "user",   "policy",	"settings_hash",
-					    "groups_hash", "linger", "created", "keeper" };
+	static const char *const once[] = { "uid",	     "user",	    "policy",
+					    "settings_hash", "groups_hash", "linger",
+					    "created",	     "keeper",	    "nested" };
 	char key[32], a[256], b[64], extra;
 	uint64_t x, y;
 	int n = sscanf(line, "%31s %255s %63s %c", key, a, b, &extra);
@@ -155,6 +156,8 @@ static bool parse_line(const char *line, struct nsi_state *st, unsigned *seen, b
 		st->groups_hash = x;
 	else if (!strcmp(key, "linger") && n == 2 && (!strcmp(a, "0") || !strcmp(a, "1")))
 		st->linger = a[0] == '1';
+	else if (!strcmp(key, "nested") && n == 2 && (!strcmp(a, "0") || !strcmp(a, "1")))
+		st->nested = a[0] == '1';
 	else if (!strcmp(key, "created") && n == 2 && parse_num(a, 10, INT64_MAX, &x))
 		st->created = (int64_t)x;
 	else if (!strcmp(key, "keeper") && n == 3 && parse_num(a, 10, INT32_MAX - 1, &x) &&
@@ -192,6 +195,8 @@ static int parse_text(char *text, uid_t uid, struct nsi_state *st, bool lenient,
 	bool have_keeper = false, ended = false;
 
 	*ret_line = 0;
+	/* Not recorded (an older version): nesting is assumed possible. */
+	st->nested = true;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		lineno++;
 		if (!strcmp(line, "end")) {
@@ -359,8 +364,9 @@ size_t nsi_state_format(const struct nsi_state *st, char *buf, size_t cap)
 	    st->policy[0] ? st->policy : "-");
 	OUT("settings_hash %016" PRIx64 "\ngroups_hash %016" PRIx64 "\n", st->settings_hash,
 	    st->groups_hash);
-	OUT("linger %d\ncreated %" PRId64 "\nkeeper %d %" PRIu64 "\n", st->linger ? 1 : 0,
-	    st->created, (int)st->keeper_pid, st->keeper_start);
+	OUT("linger %d\nnested %d\ncreated %" PRId64 "\nkeeper %d %" PRIu64 "\n",
+	    st->linger ? 1 : 0, st->nested ? 1 : 0, st->created, (int)st->keeper_pid,
+	    st->keeper_start);
 	for (size_t i = 0; i < NSI_NS_COUNT; i++)
 		if (st->ns_ino[i])
 			OUT("ns %s %" PRIu64 "\n", nsi_ns_types[i].name, st->ns_ino[i]);
@@ -593,6 +599,22 @@ static bool is_member(const struct members *m, pid_t pid)
 	const struct nsi_state *st = m->st;
 	uint64_t user;
 
+	if (st->ns_ino[NSI_NS_USER] && !st->nested) {
+		/*
+		 * No nesting: a member cannot leave the set's mount namespace
+		 * (owned by the initial user namespace, where it has no
+		 * capability) nor make a user namespace, so one stat rules out
+		 * almost every process on the host, and zombies (no namespaces).
+		 */
+		if (nsi_ns_inode(pid, "mnt") != st->ns_ino[NSI_NS_MNT])
+			return false;
+		user = nsi_ns_inode(pid, "user");
+		if (user == m->host_user)
+			return m->pinned; /* root entered by "nsisolate enter" */
+		if (user != st->ns_ino[NSI_NS_USER])
+			return false;
+		return m->pinned || all_uids_are(pid, st->uid);
+	}
 	if (st->ns_ino[NSI_NS_USER]) {
 		char path[64];
 		uint64_t mnt;

@@ -46,6 +46,11 @@ struct nsi_state {
 	uint64_t settings_hash;
 	uint64_t groups_hash;
 	bool linger;
+	/*
+	 * Sessions may nest user (and so mount) namespaces (userns.nested);
+	 * true unless recorded otherwise, as by older versions.
+	 */
+	bool nested;
 	pid_t keeper_pid;
 	uint64_t keeper_start;
 	int64_t created;

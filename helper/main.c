@@ -267,6 +267,7 @@ static void adopt(int run, const struct passwd *pw, const struct nsi_resolved *r
 	st->settings_hash = settings_hash;
 	st->groups_hash = groups_hash;
 	st->linger = res->settings.on_last_logout == NSI_LAST_LINGER;
+	st->nested = res->settings.userns.nested;
 	st->keeper_pid = keeper;
 	st->keeper_start = keeper_start;
 	st->created = (int64_t)time(NULL);

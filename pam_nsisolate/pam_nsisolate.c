@@ -390,8 +390,9 @@ static int create_set(pam_handle_t *ph, int run, const struct login *l, struct n
 	}
 	/* The helper recorded the set before it replied: that record, checked against the reply. */
 	r = nsi_state_read(run, l->pw->pw_uid, st);
-	if (r == 0 && (st->keeper_pid != rep.keeper_pid || st->keeper_start != rep.keeper_start ||
-		       st->settings_hash != req.settings_hash || st->groups_hash != req.groups_hash))
+	if (r == 0 &&
+	    (st->keeper_pid != rep.keeper_pid || st->keeper_start != rep.keeper_start ||
+	     st->settings_hash != req.settings_hash || st->groups_hash != req.groups_hash))
 		r = -ESTALE;
 	if (r < 0) {
 		close(pidfd);

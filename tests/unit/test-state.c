@@ -67,7 +67,7 @@ int main(void)
 	       "the state of another uid is refused");
 
 	is_int(parse_edited("end\n", "", &line), -EBADMSG, "no end line (torn): refused");
-	is_int(line, 14, "naming the line after the last");
+	is_int(line, 15, "naming the line after the last");
 	is_int(parse_edited("nsisolate-state 1", "nsisolate-state 2", &line), -EBADMSG,
 	       "another version: refused");
 	is_int(line, 1, "at line 1");
@@ -89,6 +89,12 @@ int main(void)
 	is_int(parse_edited("ns mnt 4026532301\n", "", &line), -EBADMSG,
 	       "no mount namespace: refused");
 	is_int(parse_edited("linger 1", "linger yes", &line), -EBADMSG, "linger not 0/1: refused");
+	is_int(parse_edited("nested 0", "nested 2", &line), -EBADMSG, "nested not 0/1: refused");
+	is_int(parse_edited("nested 0\n", "nested 0\nnested 1\n", &line), -EBADMSG,
+	       "a repeated nested: refused");
+	is_int(parse_edited("nested 0\n", "", &line), 0,
+	       "no nested line (an older version) parses");
+	ok(got.nested, "as a set whose sessions may nest namespaces (the full check)");
 	is_int(parse_edited("settings_hash deadbeefcafe0001", "settings_hash 0xdeadbeef", &line),
 	       -EBADMSG, "a 0x prefix where none is written: refused");
 	is_int(parse_edited("ns user", "ns time", &line), -EBADMSG,
