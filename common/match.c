@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,43 @@ bool cfg_name_valid(const char *s, size_t max, const char *extra)
 	return true;
 }
 
+/* A decimal id at *S, no sign, no leading zero, below 2^32 - 1; *S moves past it. */
+static bool parse_id(const char **s, uint32_t *out)
+{
+	const char *p = *s;
+	uint64_t v = 0;
+
+	if (!isdigit((unsigned char)*p) || (p[0] == '0' && isdigit((unsigned char)p[1])))
+		return false;
+	for (; isdigit((unsigned char)*p); p++) {
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v >= UINT32_MAX) /* 4294967295 is the kernel's invalid id */
+			return false;
+	}
+	*out = (uint32_t)v;
+	*s = p;
+	return true;
+}
+
+/* "N" or "FIRST-LAST" (FIRST <= LAST): an entry of match.uids or match.gids. */
+static bool parse_id_range(const char *v, uint32_t *lo, uint32_t *hi)
+{
+	if (!parse_id(&v, lo))
+		return false;
+	if (*v == '\0') {
+		*hi = *lo;
+		return true;
+	}
+	if (*v++ != '-' || !parse_id(&v, hi) || *v != '\0')
+		return false;
+	return *lo <= *hi;
+}
+
+static bool is_id_key(const char *name)
+{
+	return !strcmp(name, "uids") || !strcmp(name, "gids");
+}
+
 void cfg_check_match(struct ctx *c, const config_setting_t *m)
 {
 	for (int i = 0; i < config_setting_length(m); i++) {
@@ -32,7 +70,8 @@ void cfg_check_match(struct ctx *c, const config_setting_t *m)
 		int n;
 
 		cfg_keyname(key, "match", name);
-		if (strcmp(name, "users") && strcmp(name, "groups") && strcmp(name, "services")) {
+		if (strcmp(name, "users") && strcmp(name, "groups") && strcmp(name, "services") &&
+		    !is_id_key(name)) {
 			cfg_unknown_key(c, e, key);
 			continue;
 		}
@@ -41,7 +80,21 @@ void cfg_check_match(struct ctx *c, const config_setting_t *m)
 			cfg_err(c, cfg_line(e), "%s: empty list matches nobody", key);
 		for (int j = 0; j < n; j++) {
 			const char *v = config_setting_get_string_elem(e, j);
+			uint32_t lo, hi;
 
+			if (is_id_key(name)) {
+				if (!parse_id_range(v, &lo, &hi))
+					cfg_err(c, cfg_elem_line(e, j),
+						"%s: \"%s\" is not an id or a range \"FIRST-LAST\" "
+						"(decimal, FIRST <= LAST < 4294967295)",
+						key, v);
+				else if (lo == 0)
+					cfg_warn(c, cfg_elem_line(e, j),
+						 "%s: \"%s\" includes 0 (root), which is never "
+						 "isolated",
+						 key, v);
+				continue;
+			}
 			if (!cfg_name_valid(v, 64, "._-")) {
 				cfg_err(c, cfg_elem_line(e, j), "%s: \"%s\" is not a valid name",
 					key, v);
@@ -64,7 +117,8 @@ size_t nsi_config_npolicies(const struct nsi_config *cf)
 bool nsi_config_matches_groups(const struct nsi_config *cf)
 {
 	for (size_t i = 0; i < cf->npol; i++)
-		if (cf->pol[i].match && config_setting_get_member(cf->pol[i].match, "groups"))
+		if (cf->pol[i].match && (config_setting_get_member(cf->pol[i].match, "groups") ||
+					 config_setting_get_member(cf->pol[i].match, "gids")))
 			return true;
 	return false;
 }
@@ -85,6 +139,21 @@ static const char *match_key(const config_setting_t *m, const char *key, const s
 			return v;
 		if (!strcmp(key, "services") && u->service && !strcmp(v, u->service))
 			return v;
+		if (is_id_key(key)) {
+			uint32_t lo, hi;
+
+			if (!parse_id_range(v, &lo, &hi))
+				continue;
+			if (!strcmp(key, "uids") && u->uid >= lo && u->uid <= hi)
+				return v;
+			if (!strcmp(key, "gids")) {
+				if (u->gid >= lo && u->gid <= hi)
+					return v;
+				for (size_t j = 0; j < u->ngroups; j++)
+					if (u->groups[j] >= lo && u->groups[j] <= hi)
+						return v;
+			}
+		}
 		if (!strcmp(key, "groups")) {
 			gid_t gid;
 
@@ -114,7 +183,8 @@ int nsi_config_resolve(const struct nsi_config *cf, const struct nsi_user *u,
 
 	for (size_t i = 0; i < cf->npol && !hit; i++) {
 		const struct nsi_policy_ref *p = &cf->pol[i];
-		static const char *const keys[] = { "users", "groups", "services" };
+		static const char *const keys[] = { "users", "uids", "groups", "gids", "services" };
+		static const char *const what[] = { "user", "uid", "group", "gid", "service" };
 		size_t len = 0;
 		bool ok = true;
 
@@ -128,11 +198,7 @@ int nsi_config_resolve(const struct nsi_config *cf, const struct nsi_user *u,
 				len += (size_t)snprintf(
 					matched + len,
 					len < sizeof(matched) ? sizeof(matched) - len : 0,
-					"%s%s \"%s\"", len ? ", " : "",
-					k == 0	 ? "user"
-					: k == 1 ? "group"
-						 : "service",
-					v);
+					"%s%s \"%s\"", len ? ", " : "", what[k], v);
 		}
 		if (ok)
 			hit = p;

@@ -550,6 +550,25 @@ ok $? "explain --service: effective settings of that policy" ||
 run explain --service login --config "$F" "$U"
 has_line "$out" "policy:   students" "explain --service login: options before the user work too"
 
+# Id ranges: uids and gids (the user's own and its supplementary group's).
+FR=$(conf ranges <<EOF
+version = 1;
+policies = (
+  { name = "below"; match = { uids = ["1-$((UID_U - 1))"]; }; },
+  { name = "byuid"; match = { uids = ["$UID_U-$((UID_U + 10))"]; services = ["cron"]; }; },
+  { name = "bygid"; match = { gids = ["$GID_S"]; }; }
+);
+EOF
+)
+run check --config "$FR"
+is_rc 0 "check: uids and gids ranges are accepted"
+run explain "$U" --service cron --config "$FR"
+has_line "$out" "why:      policy \"byuid\" ($FR:4) matched: uid \"$UID_U-$((UID_U + 10))\", service \"cron\"" \
+	"explain: a uid range matches, why names it"
+run explain "$U" --config "$FR"
+has_line "$out" "why:      policy \"bygid\" ($FR:5) matched: gid \"$GID_S\"" \
+	"explain: without that service, the supplementary gid matches"
+
 run explain root --config "$F"
 is_rc 0 "explain root: exits 0"
 has_line "$out" "policy:   admins" "explain root: the admins policy"

@@ -1190,6 +1190,31 @@ static void test_errors(void)
 		   "version = 1;\n"
 		   "policies = [ \"x\" ]; # E: policies: expected a list ( { ... }, ... )\n");
 
+	check_text("match: id ranges",
+		   "version = 1;\n"
+		   "policies = (\n"
+		   "  { name = \"a\"; match = { uids = [\"1000\", \"100000-199999\"]; gids = "
+		   "[\"4294967294\"]; }; },\n"
+		   "  { name = \"b\"; match = { uids = [\"0-999\"]; }; }, # W: match.uids: "
+		   "\"0-999\" includes 0 (root), which is never isolated\n"
+		   "  { name = \"c\"; match = { uids = [\"200-100\"]; }; }, # E: match.uids: "
+		   "\"200-100\" is not an id or a range \"FIRST-LAST\" (decimal, FIRST <= LAST < "
+		   "4294967295)\n"
+		   "  { name = \"d\"; match = { gids = [\"4294967295\"]; }; }, # E: match.gids: "
+		   "\"4294967295\" is not an id or a range \"FIRST-LAST\" (decimal, FIRST <= LAST "
+		   "< 4294967295)\n"
+		   "  { name = \"e\"; match = { uids = [\"0100\"]; }; }, # E: match.uids: "
+		   "\"0100\" is not an id or a range \"FIRST-LAST\" (decimal, FIRST <= LAST < "
+		   "4294967295)\n"
+		   "  { name = \"f\"; match = { uids = [\"1-2-3\"]; }; }, # E: match.uids: "
+		   "\"1-2-3\" is not an id or a range \"FIRST-LAST\" (decimal, FIRST <= LAST < "
+		   "4294967295)\n"
+		   "  { name = \"g\"; match = { gids = [\" 7\"]; }; }, # E: match.gids: \" 7\" "
+		   "is not an id or a range \"FIRST-LAST\" (decimal, FIRST <= LAST < 4294967295)\n"
+		   "  { name = \"h\"; match = { uids = []; }; } # E: match.uids: empty list "
+		   "matches nobody\n"
+		   ");\n");
+
 	check_text(
 		"match: empty lists, bad names, wrong types",
 		"version = 1;\n"
@@ -1933,6 +1958,37 @@ static void test_matching(void)
 	is_str(resolved_policy(cfg, &other), "u", "users: the other alternative matches too");
 	is_str(resolved_policy(cfg, &someone), "(defaults)",
 	       "users: an unlisted user does not match");
+
+	/* Id ranges: uids against the uid, gids against the primary and every group. */
+	{
+		static const gid_t grp[] = { 5000, 1500000123u };
+		struct nsi_user a = fake_user("alice", 100000, "sshd");
+		struct nsi_user b = fake_user("bob", 199999, "sshd");
+		struct nsi_user c = fake_user("carol", 200000, "sshd");
+		const char *ranges =
+			"version = 1;\npolicies = (\n"
+			"  { name = \"dir\"; match = { uids = [\"100000-199999\"]; }; },\n"
+			"  { name = \"one\"; match = { uids = [\"200000\"]; }; },\n"
+			"  { name = \"ad\"; match = { gids = [\"1500000000-1599999999\"]; }; }\n"
+			");\n";
+
+		is_str(resolved_policy(ranges, &a), "dir", "uids: the first id of a range matches");
+		is_str(resolved_policy(ranges, &b), "dir", "uids: the last id of a range matches");
+		is_str(resolved_policy(ranges, &c), "one", "uids: a single id matches only itself");
+		c.uid = 200001;
+		is_str(resolved_policy(ranges, &c), "(defaults)",
+		       "uids: outside every range: no match");
+		c.groups = grp;
+		c.ngroups = 2;
+		is_str(resolved_policy(ranges, &c), "ad", "gids: a supplementary gid in the range");
+		resolve_simple(ranges, &c, &res);
+		ok(strstr(res.why, "matched: gid \"1500000000-1599999999\"") != NULL,
+		   "why names the matching range");
+		c.ngroups = 1;
+		is_str(resolved_policy(ranges, &c), "(defaults)", "gids: no group in the range");
+		c.gid = 1599999999u;
+		is_str(resolved_policy(ranges, &c), "ad", "gids: the primary gid counts");
+	}
 
 	/* Primary group: the gid alone, with an empty supplementary list. */
 	cfg = fmt(
