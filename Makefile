@@ -38,7 +38,7 @@ HOSTNET_OBJ := $(B)/common/hostnet.o
 
 TARGETS := $(B)/pam_nsisolate.so $(B)/nsisolate-helper $(B)/nsisolate
 
-.PHONY: all install uninstall deps check test stress fault demo bench format format-check clean unit fuzz deb \
+.PHONY: all install uninstall deps check test stress fault demo bench bench-scale format format-check clean unit fuzz deb \
 	systemd-image systemd-shell
 all: $(TARGETS)
 
@@ -185,6 +185,12 @@ bench: deps
 	$(MAKE) all
 	$(MAKE) install
 	tests/bench.sh
+
+# 1000 users with live sets (about 3 minutes): README, "What a login costs".
+bench-scale: deps
+	$(MAKE) all build/tests/pam-hold
+	$(MAKE) install
+	tests/bench-scale.sh
 
 FORMAT_SRC := $(wildcard common/*.[ch] helper/*.[ch] pam_nsisolate/*.c cli/*.[ch] tests/unit/*.[ch] tests/pam/*.c tests/fuzz/*.c)
 format:

@@ -34,7 +34,7 @@
 # installed or failing: the table shows what ran, with the reason).
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/e2e/lib.sh"
-need pamtester findmnt make sshd ssh
+need pamtester findmnt make sshd ssh strace
 
 ROUNDS=${BENCH_ROUNDS:-5}
 RUNS=${BENCH_RUNS:-40}
@@ -212,6 +212,15 @@ for ((r = 0; r < ROUNDS; r++)); do
 	done
 	say "bench: round $((r + 1))/$ROUNDS done"
 done
+# ---- syscalls: exact, one whole session per variant under strace -f -c
+# (module, helper, keeper and a detached teardown helper all counted).
+declare -A SYS=()
+for v in "${VARIANTS[@]}"; do
+	[ -n "${BROKEN[$v]:-}" ] && continue
+	strace -f -c -o "$T/sys.$v" pamtester "${SVC[$v]}" "${USR[$v]}" open_session close_session \
+		>/dev/null 2>&1 &&
+		SYS[$v]=$(awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$T/sys.$v")
+done
 mounts_held_end=$(findmnt -rn | wc -l)
 for v in "${!HELD[@]}"; do pam_release "${HELD[$v]}"; done
 sleep 0.5
@@ -295,6 +304,80 @@ echo "host mounts (findmnt | wc -l): before $mounts_before, sessions held $mount
 	"end of rounds $mounts_held_end, after $mounts_after" \
 	"($([ "$mounts_before" -eq "$mounts_held" ] && [ "$mounts_before" -eq "$mounts_after" ] &&
 		echo "no host mount per isolated user" || echo "CHANGED: a login left a host mount"))"
+
+# Syscalls, the table of issue 16: added over pam_permit, and that against
+# pam_namespace's added count.
+echo
+echo "syscalls of one whole session (strace -f -c: module, helper, keeper), exact:"
+printf '%-34s %9s %9s %15s\n' variant syscalls added "x pam_ns added"
+ns_sys=$((${SYS[pam_ns]:-0} - ${SYS[permit]:-0}))
+for v in "${VARIANTS[@]}"; do
+	[ -n "${SYS[$v]:-}" ] || { printf '%-34s %s\n' "${LABEL[$v]}" "n/a"; continue; }
+	a=$((SYS[$v] - ${SYS[permit]:-0}))
+	printf '%-34s %9d %9d %15s\n' "${LABEL[$v]}" "${SYS[$v]}" "$a" \
+		"$([ "$v" == permit ] && echo - || ratio "$a" "$ns_sys")"
+done
+
+# ---- the logout alone (pam_close_session in pam-hold, NSIT_TIMES): the last
+# logout of a first login, host network and veth (whose network teardown
+# runs in the background, under the user's lock).
+LOGOUTS=${BENCH_LOGOUTS:-15}
+declare -A CLOSE=()
+for v in mod-userns mod-veth; do
+	[ -n "${BROKEN[$v]:-}" ] && continue
+	: >"$T/close.$v"
+	for ((i = 0; i < LOGOUTS; i++)); do
+		NSIT_TIMES=1 pam_hold "${SVC[$v]}" "${USR[$v]}" || break
+		pam_release
+		awk '$1 == "close_us" { print $2 }' "$HOLD_OUT" >>"$T/close.$v"
+	done
+	[ -s "$T/close.$v" ] && CLOSE[$v]=$(stats "$T/close.$v")
+done
+echo
+echo "the last logout alone (pam_close_session), $LOGOUTS runs:"
+for v in mod-userns mod-veth; do
+	[ -n "${CLOSE[$v]:-}" ] || { printf '  %-32s n/a\n' "${LABEL[$v]}"; continue; }
+	read -r n m p <<<"${CLOSE[$v]}"
+	printf '  %-32s median %6d us, p95 %6d us (n=%d)\n' "${LABEL[$v]}" "$m" "$p" "$n"
+done
+
+# ---- the last logout and the host's processes: first logins (user
+# namespace) with none, then BENCH_IDLE (5000) idle processes, then none again.
+IDLE_N=${BENCH_IDLE:-5000}
+idle_phase() {
+	local f=$1 i us
+	: >"$f"
+	for ((i = 0; i < RUNS; i++)); do
+		us=$(one_run mod-userns) && echo "$us" >>"$f"
+	done
+}
+if [ -z "${BROKEN[mod-userns]:-}" ]; then
+	idle_phase "$T/idle.a"
+	setsid bash -c "for ((i = 0; i < $IDLE_N; i++)); do sleep 1000 & done; wait" </dev/null >/dev/null 2>&1 &
+	IDLE=$!
+	disown
+	end_idle() { kill -KILL -- "-$IDLE" 2>/dev/null || true; }
+	defer end_idle
+	for ((i = 0; i < 600; i++)); do
+		[ "$(pgrep -c -g "$IDLE")" -ge "$IDLE_N" ] && break
+		sleep 0.1
+	done
+	nproc_busy=$(ls -d /proc/[0-9]* | wc -l)
+	idle_phase "$T/idle.b"
+	sys_busy=$(strace -f -c -o "$T/sys.busy" pamtester "${SVC[mod-userns]}" "${USR[mod-userns]}" \
+		open_session close_session >/dev/null 2>&1 &&
+		awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$T/sys.busy")
+	end_idle
+	sleep 1
+	idle_phase "$T/idle.c"
+	cat "$T/idle.a" "$T/idle.c" >"$T/idle.ac"
+	read -r _ ma _ < <(stats "$T/idle.ac")
+	read -r _ mb _ < <(stats "$T/idle.b")
+	echo
+	echo "first login + last logout (user namespace) with $IDLE_N more idle processes ($nproc_busy in /proc):"
+	echo "  median $mb us, without them $ma us (before and after): $(ratio "$mb" "$ma") x;" \
+		"syscalls $sys_busy, without them ${SYS[mod-userns]:-?}"
+fi
 
 # ---- real sshd logins: what a user waits for. Key login, `true`, logout:
 # the ssh client's wall time, BENCH_SSH_RUNS (15) pairs, interleaved; the

@@ -5,7 +5,9 @@
  * codes) on stdout. With "-f CMD...", forks once after opening and runs
  * CMD in the child (the module's fork handler isolates it), waits, then closes.
  * With NSIT_AS_USER set, the child first becomes USER (initgroups, setgid,
- * setuid) as login programs do, inside the set's user namespace.
+ * setuid) as login programs do, inside the set's user namespace. With
+ * NSIT_TIMES set, also prints "open_us N" and "close_us N": how long
+ * pam_open_session and pam_close_session took (the benchmark's logout time).
  * Used by tests and the benchmark to keep a joining session alive
  * (docs/design.md, "Process model": joining logins, the fork handler).
  */
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
@@ -26,6 +29,14 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 	return *resp ? PAM_SUCCESS : PAM_BUF_ERR;
 }
 
+static long long now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
 int main(int argc, char **argv)
 {
 	struct pam_conv c = { conv, NULL };
@@ -33,6 +44,7 @@ int main(int argc, char **argv)
 	const char *confdir = NULL;
 	char **cmd = NULL;
 	int r, cr, status = 0;
+	long long t0, t1;
 	char buf[256];
 
 	if (argc < 3) {
@@ -52,8 +64,12 @@ int main(int argc, char **argv)
 		printf("start %d\n", r);
 		return 1;
 	}
+	t0 = now_us();
 	r = pam_open_session(ph, 0);
+	t1 = now_us();
 	printf("open %d\n", r);
+	if (getenv("NSIT_TIMES"))
+		printf("open_us %lld\n", t1 - t0);
 	fflush(stdout);
 	if (r == PAM_SUCCESS && cmd && *cmd) {
 		pid_t pid = fork();
@@ -79,8 +95,12 @@ int main(int argc, char **argv)
 		while (read(0, buf, sizeof(buf)) > 0)
 			;
 	}
+	t0 = now_us();
 	cr = pam_close_session(ph, 0);
+	t1 = now_us();
 	printf("close %d\n", cr);
+	if (getenv("NSIT_TIMES"))
+		printf("close_us %lld\n", t1 - t0);
 	pam_end(ph, r);
 	return r == PAM_SUCCESS && cr == PAM_SUCCESS ? 0 : 1;
 }
