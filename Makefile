@@ -186,7 +186,7 @@ bench: deps
 	$(MAKE) install
 	tests/bench.sh
 
-# 1000 users with live sets (about 3 minutes): README, "What a login costs".
+# 1000 users with live sets (about 3 minutes here): README, "What a login costs".
 bench-scale: deps
 	$(MAKE) all build/tests/pam-hold
 	$(MAKE) install

@@ -318,6 +318,32 @@ for v in "${VARIANTS[@]}"; do
 		"$([ "$v" == permit ] && echo - || ratio "$a" "$ns_sys")"
 done
 
+# ---- the floor of a first login: the helper started alone (it exits when
+# its request is short: exec, loading, process reset, capabilities), against
+# /bin/true, interleaved; and its syscalls.
+if [ -x "$HELPER" ]; then
+	: >"$T/floor.helper"
+	: >"$T/floor.true"
+	for ((i = 0; i < RUNS; i++)); do
+		t0=$EPOCHREALTIME
+		"$HELPER" </dev/null >/dev/null 2>&1
+		t1=$EPOCHREALTIME
+		/bin/true
+		t2=$EPOCHREALTIME
+		echo $(((${t1/./} - ${t0/./}))) >>"$T/floor.helper"
+		echo $(((${t2/./} - ${t1/./}))) >>"$T/floor.true"
+	done
+	read -r _ fh _ < <(stats "$T/floor.helper")
+	read -r _ ft _ < <(stats "$T/floor.true")
+	fsys=$(strace -f -c -o "$T/floor.sys" "$HELPER" </dev/null >/dev/null 2>&1
+		awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$T/floor.sys")
+	echo
+	echo "the helper started alone (exec, loading, process reset, capabilities; no request):"
+	echo "  median $fh us, /bin/true $ft us; $fsys syscalls;" \
+		"$(ratio "$fh" "$ns_added") x pam_namespace's added time," \
+		"$(ratio "$fsys" "$ns_sys") x its added syscalls"
+fi
+
 # ---- the logout alone (pam_close_session in pam-hold, NSIT_TIMES): the last
 # logout of a first login, host network and veth (whose network teardown
 # runs in the background, under the user's lock).
