@@ -131,6 +131,11 @@ $(B)/fuzz-%: tests/fuzz/fuzz-%.c $(COMMON_SRC)
 	clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(DEPFLAGS) \
 		-o $@ $< $(COMMON_SRC) -lconfig
 
+# Benchmark tools of tests/bench.sh (not tests).
+$(B)/tests/bench-%: tests/bench/bench-%.c $(COMMON_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(DEPFLAGS) -o $@ $< $(COMMON_SRC) -lconfig
+
 $(B)/tests/pam-%: tests/pam/pam-%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(DEPFLAGS) -o $@ $< -lpam
@@ -192,7 +197,7 @@ bench-scale: deps
 	$(MAKE) install
 	tests/bench-scale.sh
 
-FORMAT_SRC := $(wildcard common/*.[ch] helper/*.[ch] pam_nsisolate/*.c cli/*.[ch] tests/unit/*.[ch] tests/pam/*.c tests/fuzz/*.c)
+FORMAT_SRC := $(wildcard common/*.[ch] helper/*.[ch] pam_nsisolate/*.c cli/*.[ch] tests/unit/*.[ch] tests/pam/*.c tests/fuzz/*.c tests/bench/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:

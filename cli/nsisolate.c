@@ -204,6 +204,7 @@ static int cmd_check(void)
 
 	host_warnings();
 	nsi_diag_init(&d);
+	d.check_names = true; /* check and explain warn about names NSS does not know */
 	cf = load_or_report(&d);
 	nsi_diag_free(&d);
 	if (!cf)
@@ -255,6 +256,7 @@ static int cmd_explain(const char *user, const char *service)
 		return 1;
 	}
 	nsi_diag_init(&d);
+	d.check_names = true; /* check and explain warn about names NSS does not know */
 	cf = load_or_report(&d);
 	nsi_diag_free(&d);
 	if (!cf)

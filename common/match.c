@@ -100,6 +100,8 @@ void cfg_check_match(struct ctx *c, const config_setting_t *m)
 					key, v);
 				continue;
 			}
+			if (!c->d || !c->d->check_names)
+				continue;
 			if (!strcmp(name, "users") && !nsi_nss_user(v, 0, NULL, 0))
 				cfg_warn(c, cfg_elem_line(e, j), "%s: unknown user \"%s\"", key, v);
 			else if (!strcmp(name, "groups") && !nsi_nss_group(v, 0, NULL, NULL, 0))
@@ -123,8 +125,49 @@ bool nsi_config_matches_groups(const struct nsi_config *cf)
 	return false;
 }
 
+/*
+ * The gids of the group names one resolution looked up: a file of many
+ * policies names the same groups again and again, and each lookup is an NSS
+ * call (a miss through libnss_systemd costs about 150 us here).
+ */
+#define GCACHE_SLOTS 2048
+struct gcache {
+	size_t used; /* at most half the slots: probes stay short, one is always free */
+	struct {
+		const char *name; /* NULL: free */
+		gid_t gid;
+		bool found;
+	} slot[GCACHE_SLOTS];
+};
+
+static bool group_gid(struct gcache *cache, const char *name, gid_t *gid)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+	bool found;
+
+	if (!cache)
+		return nsi_nss_group(name, 0, gid, NULL, 0);
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (i = h % GCACHE_SLOTS; cache->slot[i].name; i = (i + 1) % GCACHE_SLOTS)
+		if (!strcmp(cache->slot[i].name, name)) {
+			*gid = cache->slot[i].gid;
+			return cache->slot[i].found;
+		}
+	found = nsi_nss_group(name, 0, gid, NULL, 0);
+	if (cache->used < GCACHE_SLOTS / 2) {
+		cache->slot[i].name = name;
+		cache->slot[i].gid = *gid;
+		cache->slot[i].found = found;
+		cache->used++;
+	}
+	return found;
+}
+
 /* Which alternative of KEY holds, or NULL. */
-static const char *match_key(const config_setting_t *m, const char *key, const struct nsi_user *u)
+static const char *match_key(const config_setting_t *m, const char *key, const struct nsi_user *u,
+			     struct gcache *cache)
 {
 	const config_setting_t *list = config_setting_get_member(m, key);
 
@@ -157,7 +200,7 @@ static const char *match_key(const config_setting_t *m, const char *key, const s
 		if (!strcmp(key, "groups")) {
 			gid_t gid;
 
-			if (!nsi_nss_group(v, 0, &gid, NULL, 0))
+			if (!group_gid(cache, v, &gid))
 				continue;
 			for (size_t j = 0; j < u->ngroups; j++)
 				if (u->groups[j] == gid)
@@ -176,30 +219,38 @@ int nsi_config_resolve(const struct nsi_config *cf, const struct nsi_user *u,
 	const struct nsi_policy_ref *hit = NULL;
 	char matched[256] = "";
 
+	_cleanup_free_ struct gcache *cache = calloc(1, sizeof(*cache));
+
 	memset(out, 0, sizeof(*out));
 	nsi_settings_builtin(&out->settings);
 	if (cf->defaults)
 		cfg_apply_settings(&silent, cf->defaults, &out->settings, false);
 
+	/* Without memory for the cache, every name is looked up (still correct). */
 	for (size_t i = 0; i < cf->npol && !hit; i++) {
 		const struct nsi_policy_ref *p = &cf->pol[i];
 		static const char *const keys[] = { "users", "uids", "groups", "gids", "services" };
 		static const char *const what[] = { "user", "uid", "group", "gid", "service" };
+		/* Tried cheapest first: each name of "groups" costs an NSS lookup. */
+		static const size_t order[] = { 0, 1, 4, 3, 2 };
+		const char *v[NSI_ARRAY_SIZE(keys)] = { 0 };
 		size_t len = 0;
 		bool ok = true;
 
-		matched[0] = '\0';
-		for (size_t k = 0; k < NSI_ARRAY_SIZE(keys) && ok; k++) {
-			const char *v = p->match ? match_key(p->match, keys[k], u) : "";
+		for (size_t o = 0; o < NSI_ARRAY_SIZE(order) && ok; o++) {
+			size_t k = order[o];
 
-			if (!v)
-				ok = false;
-			else if (*v)
+			v[k] = p->match ? match_key(p->match, keys[k], u, cache) : "";
+			ok = v[k] != NULL;
+		}
+		/* What matched, in the order of the keys above. */
+		matched[0] = '\0';
+		for (size_t k = 0; k < NSI_ARRAY_SIZE(keys) && ok; k++)
+			if (*v[k])
 				len += (size_t)snprintf(
 					matched + len,
 					len < sizeof(matched) ? sizeof(matched) - len : 0,
-					"%s%s \"%s\"", len ? ", " : "", what[k], v);
-		}
+					"%s%s \"%s\"", len ? ", " : "", what[k], v[k]);
 		if (ok)
 			hit = p;
 	}

@@ -205,6 +205,7 @@ void nsi_settings_builtin(struct nsi_settings *s)
 	s->userns.nested = false;
 	s->userns.root_id = NSI_DEFAULT_ROOT_ID;
 	s->on_last_logout = NSI_LAST_KILL;
+	s->on_group_change = NSI_GRPCHG_REFUSE;
 	s->on_error = NSI_ONERR_DENY;
 }
 
@@ -434,6 +435,7 @@ void cfg_apply_settings(struct ctx *c, const config_setting_t *g, struct nsi_set
 {
 	static const char *const last[] = { "kill", "linger" };
 	static const char *const onerr[] = { "deny", "allow" };
+	static const char *const grpchg[] = { "refuse", "join" };
 
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
@@ -495,6 +497,9 @@ void cfg_apply_settings(struct ctx *c, const config_setting_t *g, struct nsi_set
 		} else if (!strcmp(name, "on_error")) {
 			if (cfg_get_enum(c, e, name, onerr, 2, NULL, &m) == 0)
 				s->on_error = (enum nsi_on_error)m;
+		} else if (!strcmp(name, "on_group_change")) {
+			if (cfg_get_enum(c, e, name, grpchg, 2, NULL, &m) == 0)
+				s->on_group_change = (enum nsi_group_change)m;
 		} else {
 			cfg_unknown_key(c, e, name);
 		}
@@ -541,7 +546,7 @@ static uint64_t hash_strs(uint64_t h, unsigned n, const char (*v)[NSI_PATH_LEN],
  * struct nsi_settings must be added here: the size check below is a
  * reminder, and tests/unit/test-config.c checks that each field counts.
  */
-_Static_assert(sizeof(struct nsi_settings) == 10864,
+_Static_assert(sizeof(struct nsi_settings) == 10872,
 	       "struct nsi_settings changed: update nsi_settings_hash()");
 
 uint64_t nsi_settings_hash(const struct nsi_settings *s)
@@ -571,6 +576,7 @@ uint64_t nsi_settings_hash(const struct nsi_settings *s)
 	h = hash_strs(h, s->nhide, s->hide, NSI_MAX_PATHS);
 	h = hash_strs(h, s->nreadonly, s->readonly, NSI_MAX_PATHS);
 	h = hash_u64(h, s->on_last_logout);
+	h = hash_u64(h, s->on_group_change);
 	return hash_u64(h, s->on_error);
 }
 
@@ -662,4 +668,6 @@ void nsi_settings_print(const struct nsi_settings *s, void *file)
 	fprintf(f, "on_last_logout = \"%s\";\n",
 		s->on_last_logout == NSI_LAST_KILL ? "kill" : "linger");
 	fprintf(f, "on_error = \"%s\";\n", s->on_error == NSI_ONERR_DENY ? "deny" : "allow");
+	fprintf(f, "on_group_change = \"%s\";\n",
+		s->on_group_change == NSI_GRPCHG_REFUSE ? "refuse" : "join");
 }

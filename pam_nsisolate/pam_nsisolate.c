@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -32,6 +33,7 @@
 #include "config.h"
 #include "fault.h"
 #include "fsutil.h"
+#include "idmap.h"
 #include "lease.h"
 #include "proto.h"
 #include "state.h"
@@ -406,8 +408,9 @@ static int create_set(pam_handle_t *ph, int run, const struct login *l, struct n
 
 /* Why a live set cannot take this login, or NULL. */
 static const char *mismatch(const struct nsi_state *st, const struct login *l, char *buf,
-			    size_t len)
+			    size_t len, bool *groups_only)
 {
+	*groups_only = false;
 	const char *pol = l->res->policy[0] ? l->res->policy : "(defaults)";
 	const char *live = st->policy[0] ? st->policy : "(defaults)";
 
@@ -423,9 +426,62 @@ static const char *mismatch(const struct nsi_state *st, const struct login *l, c
 	if (st->groups_hash != nsi_set_groups_hash(&l->res->settings, l->groups, l->ngroups)) {
 		snprintf(buf, len, "the group list of %s differs from the live set's",
 			 l->pw->pw_name);
+		*groups_only = true;
 		return buf;
 	}
 	return NULL;
+}
+
+/*
+ * on_group_change = "join": in *BAD the first of the login's gids (primary
+ * included) that the set's gid map, read from its keeper (pinned by PIDFD),
+ * leaves out, or (gid_t)-1 when it maps them all. Such a gid could never be
+ * set in a session of the set. 0, or -errno when the map is unreadable.
+ */
+static int unmapped_gid(const struct nsi_state *st, int pidfd, const struct login *l, gid_t *bad)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = malloc(16384);
+	char path[64], *line, *save = NULL;
+	struct {
+		uint32_t first, count;
+	} map[NSI_MAP_MAX_LINES];
+	size_t n = 0;
+	ssize_t len;
+
+	if (!buf)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)st->keeper_pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = nsi_read_full(fd, buf, 16383);
+	/* Read while the pinned keeper lived: the map is the set's. */
+	if (len < 0 || pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
+		return len < 0 ? (int)len : -ESRCH;
+	buf[len] = '\0';
+	*bad = (gid_t)-1;
+	for (line = strtok_r(buf, "\n", &save); line && n < NSI_MAP_MAX_LINES;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned inside, outside, count;
+
+		if (sscanf(line, "%u %u %u", &inside, &outside, &count) != 3)
+			return -EBADMSG;
+		map[n].first = outside;
+		map[n++].count = count;
+	}
+	for (size_t i = 0; i <= l->ngroups; i++) {
+		gid_t g = i < l->ngroups ? l->groups[i] : l->pw->pw_gid;
+		bool in = false;
+
+		for (size_t j = 0; j < n && !in; j++)
+			in = g >= map[j].first && g - map[j].first < map[j].count;
+		if (!in) {
+			*bad = g;
+			break;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -468,7 +524,7 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 	_cleanup_free_ struct nsi_state *st = NULL;
 	struct session_data *data;
 	int fds[NSI_NS_COUNT], r;
-	bool created = false, have;
+	bool created = false, have, groups_only;
 	uint64_t self_start;
 	char diff[256];
 
@@ -549,10 +605,36 @@ static int do_open(pam_handle_t *ph, const struct opts *o, const struct login *l
 			nsi_closep(&pidfd);
 			pidfd = -1;
 			have = false;
-		} else if (mismatch(st, l, diff, sizeof(diff))) {
-			snprintf(why, whylen, "%s; run \"nsisolate stop %s\" or end its sessions",
-				 diff, l->pw->pw_name);
-			return -EBUSY;
+		} else if (mismatch(st, l, diff, sizeof(diff), &groups_only)) {
+			gid_t bad = (gid_t)-1;
+
+			if (!groups_only || l->res->settings.on_group_change != NSI_GRPCHG_JOIN) {
+				snprintf(why, whylen,
+					 "%s; run \"nsisolate stop %s\" or end its sessions", diff,
+					 l->pw->pw_name);
+				return -EBUSY;
+			}
+			r = unmapped_gid(st, pidfd, l, &bad);
+			if (r < 0) {
+				snprintf(why, whylen,
+					 "%s; cannot read the live set's group map: %s", diff,
+					 strerror(-r));
+				return r;
+			}
+			if (bad != (gid_t)-1) {
+				snprintf(why, whylen,
+					 "%s, and gid %u is not in the live set's group map "
+					 "(on_group_change = \"join\" joins only without new "
+					 "groups); run \"nsisolate stop %s\" or end its sessions",
+					 diff, (unsigned)bad, l->pw->pw_name);
+				return -EBUSY;
+			}
+			/* A directory that answers with fewer groups (offline, partial). */
+			pam_syslog(ph, LOG_NOTICE,
+				   "%s; joining the live set as on_group_change = \"join\" says: "
+				   "the session gets the groups it now has, all in the set's "
+				   "group map",
+				   diff);
 		}
 	}
 	if (!have) {

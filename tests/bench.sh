@@ -344,6 +344,22 @@ if [ -x "$HELPER" ]; then
 		"$(ratio "$fsys" "$ns_sys") x its added syscalls"
 fi
 
+# ---- policy resolution at scale: a user in 400 groups against a file of
+# 1000 policies (999 matching a group, the last a uid range), as a login
+# loads and resolves it; with group names NSS knows (those of /etc/group,
+# cycled: each looked up once) and with 999 it does not (each a miss
+# through every NSS source).
+RESOLVE=$NSI_BUILD/tests/bench-resolve
+if [ -x "$RESOLVE" ] || make -s -C "$NSI_SRCDIR" build/tests/bench-resolve >/dev/null 2>&1; then
+	mapfile -t known < <(cut -d: -f1 /etc/group | grep -v '^nsit')
+	rk=$("$RESOLVE" 1000 400 "$RUNS" "${known[@]}" 2>&1)
+	ru=$("$RESOLVE" 1000 400 "$RUNS" $(seq -f 'nsit-nosuch-%g' 999) 2>&1)
+	echo
+	echo "policy resolution, a user in 400 groups, 1000 policies (median of $RUNS, us):"
+	echo "  group names NSS knows (${#known[@]}, cycled): $rk"
+	echo "  999 group names NSS does not know (misses):   $ru"
+fi
+
 # ---- the logout alone (pam_close_session in pam-hold, NSIT_TIMES): the last
 # logout of a first login, host network and veth (whose network teardown
 # runs in the background, under the user's lock).

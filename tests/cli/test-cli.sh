@@ -418,7 +418,8 @@ userns = { enable = true; nested = false; root_id = 2147483646; };
 hide = [ "$HOME/.gnupg" ];
 readonly = [ "$HOME/.ssh", "/var/mail/$USER" ];
 on_last_logout = "kill";
-on_error = "deny";'
+on_error = "deny";
+on_group_change = "refuse";'
 [ "$(sed -n '/^effective settings:$/,$p' <<<"$out" | tail -n +2)" = "$settings_kiosk" ]
 ok $? "explain kiosk: home merged key by key, hide from the defaults, templates unexpanded" ||
 	show got "$(sed -n '/^effective settings:$/,$p' <<<"$out")"
@@ -502,7 +503,8 @@ userns = { enable = true; nested = false; root_id = 2147483646; };
 hide = [];
 readonly = [];
 on_last_logout = "kill";
-on_error = "deny";'
+on_error = "deny";
+on_group_change = "refuse";'
 settings_ssh='isolate = true;
 tmp = {
   dirs = [ "/tmp", "/var/tmp", "/dev/shm" ];
@@ -522,7 +524,8 @@ userns = { enable = true; nested = false; root_id = 2147483646; };
 hide = [];
 readonly = [];
 on_last_logout = "kill";
-on_error = "deny";'
+on_error = "deny";
+on_group_change = "refuse";'
 
 run explain "$U" --config "$F"
 is_rc 0 "explain: exits 0"

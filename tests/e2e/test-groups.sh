@@ -13,7 +13,12 @@
 #  3 a gid that the map spans but the user does not hold cannot be taken:
 #    chgrp of the user's own file to it fails inside (control: chgrp to one
 #    of its groups works);
-#  4 nothing left.
+#  4 group changes (on_group_change): with "refuse" (the default) a second
+#    login after a group was taken away is refused, naming the cause; with
+#    "join" it joins the live set with the groups it now has (the taken
+#    group is gone from the new session), logged; a login with a new group
+#    is refused even so, naming the gid the set's map lacks;
+#  5 nothing left.
 # shellcheck disable=SC2016 # command lines are single-quoted on purpose
 # shellcheck disable=SC2317 # helpers called through check/wait_until/defer
 # shellcheck source=tests/e2e/lib.sh
@@ -95,5 +100,74 @@ check_match "that gid cannot be taken: chgrp to it is refused" '^CHGRP-SPANNED r
 pkill -u $U -x -f 'sleep 7501'
 pam_release
 check "the set ends with the session" wait_until 10 no_state "$UIDU"
+
+# ================================================================ 4 group changes
+diag "4: a group taken away between two logins (on_group_change)"
+C=nsitgrc
+mkuser $C
+UIDC=$(uid_of $C)
+drop_set "$UIDC"
+defer drop_set "$UIDC"
+mkgroup nsitgca
+mkgroup nsitgcb
+mkgroup nsitgcc
+GA=$(getent group nsitgca | cut -d: -f3)
+GB=$(getent group nsitgcb | cut -d: -f3)
+GC=$(getent group nsitgcc | cut -d: -f3)
+mkconf grc-refuse 'version = 1;
+defaults = { isolate = true; tmp = { method = "tmpfs"; }; };'
+mkservice nsit-grc-r "$(modline)"
+mkconf grc-join 'version = 1;
+defaults = { isolate = true; tmp = { method = "tmpfs"; }; on_group_change = "join"; };'
+mkservice nsit-grc-j "$(modline)"
+inside_groups() { sed -n 's/^G //p' "$1" | tr ' ' '\n' | sort -n | xargs; }
+
+# refuse (the default): the second login is refused, naming the cause.
+usermod -a -G nsitgca,nsitgcb $C || bail "usermod -G failed"
+NSIT_AS_USER=1 pam_hold nsit-grc-r $C -f sh -c 'echo G $(id -G); sleep 7601' ||
+	fail "refuse: the first login works" "$(cat "$HOLD_OUT")"
+H1=$HOLD_PID
+wait_until 10 grep -q '^G ' "$HOLD_OUT"
+check_match "refuse: the first session holds group nsitgcb ($GB)" "(^| )$GB( |\$)" "$(inside_groups "$HOLD_OUT")"
+gpasswd -d $C nsitgcb >/dev/null || bail "gpasswd -d failed"
+log_mark
+check_fails "refuse: a second login without nsitgcb is refused" \
+	pamtester nsit-grc-r $C open_session close_session
+check "refuse: syslog names the cause and the way out" \
+	wait_log "refused $C.*the group list of $C differs from the live set's; run \"nsisolate stop $C\""
+pkill -u $C -x -f 'sleep 7601'
+pam_release "$H1"
+check "refuse: the set ends with the session" wait_until 10 no_state "$UIDC"
+
+# join: the second login joins with the groups it now has, and logs it.
+usermod -a -G nsitgcb $C || bail "usermod -G failed"
+NSIT_AS_USER=1 pam_hold nsit-grc-j $C -f sh -c 'echo G $(id -G); sleep 7602' ||
+	fail "join: the first login works" "$(cat "$HOLD_OUT")"
+H1=$HOLD_PID
+wait_until 10 grep -q '^G ' "$HOLD_OUT"
+K1=$(keeper_of "$UIDC")
+gpasswd -d $C nsitgcb >/dev/null || bail "gpasswd -d failed"
+log_mark
+NSIT_AS_USER=1 pam_hold nsit-grc-j $C -f sh -c 'echo G $(id -G); echo M $(readlink /proc/self/ns/mnt); sleep 7603' ||
+	fail "join: a second login without nsitgcb works" "$(cat "$HOLD_OUT")"
+H2=$HOLD_PID
+wait_until 10 grep -q '^M ' "$HOLD_OUT"
+check_eq "join: it joined the live set (same keeper)" "$K1" "$(keeper_of "$UIDC")"
+check_eq "join: ... and its mount namespace" "$(readlink "/proc/$K1/ns/mnt")" "$(sed -n 's/^M //p' "$HOLD_OUT")"
+check_nomatch "join: the new session does not hold nsitgcb ($GB)" "(^| )$GB( |\$)" "$(inside_groups "$HOLD_OUT")"
+check_match "join: ... and still holds nsitgca ($GA)" "(^| )$GA( |\$)" "$(inside_groups "$HOLD_OUT")"
+check "join: the module logged that it joined with another group list" \
+	wait_log "the group list of $C differs from the live set's; joining the live set as on_group_change = \"join\" says"
+# A new group is not in the set's map: never joined, named.
+usermod -a -G nsitgcc $C || bail "usermod -G failed"
+log_mark
+check_fails "join: a login with a new group nsitgcc is refused" \
+	pamtester nsit-grc-j $C open_session close_session
+check "join: syslog names the gid outside the set's group map" \
+	wait_log "refused $C.*gid $GC is not in the live set's group map"
+pkill -u $C -x -f 'sleep 760[23]'
+pam_release "$H2"
+pam_release "$H1"
+check "join: the set ends with its sessions" wait_until 10 no_state "$UIDC"
 assert_no_leftovers
 finish

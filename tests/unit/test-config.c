@@ -350,11 +350,15 @@ struct loaded {
 	int r;
 };
 
+/* As "nsisolate check" loads (names checked through NSS), unless LOGIN_LOAD is set. */
+static bool login_load;
+
 static void load_path(struct loaded *l, const char *path)
 {
 	if (path != l->path)
 		snprintf(l->path, sizeof(l->path), "%s", path);
 	nsi_diag_init(&l->d);
+	l->d.check_names = !login_load;
 	l->cf = NULL;
 	l->r = nsi_config_load(l->path, &l->cf, &l->d);
 }
@@ -631,7 +635,8 @@ static const char builtin_print[] =
 	"hide = [];\n"
 	"readonly = [];\n"
 	"on_last_logout = \"kill\";\n"
-	"on_error = \"deny\";\n";
+	"on_error = \"deny\";\n"
+	"on_group_change = \"refuse\";\n";
 
 static char *print_settings(const struct nsi_settings *s)
 {
@@ -673,6 +678,7 @@ static void test_builtin(void)
 	ok(s.nhide == 0 && s.nreadonly == 0, "builtin: hide and readonly empty");
 	is_int(s.on_last_logout, NSI_LAST_KILL, "builtin: on_last_logout = kill");
 	is_int(s.on_error, NSI_ONERR_DENY, "builtin: on_error = deny");
+	is_int(s.on_group_change, NSI_GRPCHG_REFUSE, "builtin: on_group_change = refuse");
 
 	/* A settings struct is zeroed first: hashing it must not see stale bytes. */
 	memset(&z, 0xa5, sizeof(z));
@@ -967,6 +973,8 @@ static void test_errors(void)
 		"  on_error = \"ignore\"; # E: on_error: invalid value \"ignore\" (expected deny "
 		"or "
 		"allow)\n"
+		"  on_group_change = \"merge\"; # E: on_group_change: invalid value \"merge\" "
+		"(expected refuse or join)\n"
 		"};\n"
 		"policies = (\n"
 		"  { name = \"a\"; tmp = { method = \"TMPFS\"; }; } # E: tmp.method: invalid value "
@@ -1267,9 +1275,9 @@ static void test_errors(void)
 		fprintf(f, "version = 1;\npolicies = (\n");
 		for (int i = 0; i < NSI_MAX_POLICIES; i++)
 			fprintf(f, "  { name = \"p%d\"; },\n", i);
-		fprintf(f, "  { name = \"one-too-many\"; } # E: more than 256 policies\n);\n");
+		fprintf(f, "  { name = \"one-too-many\"; } # E: more than 1024 policies\n);\n");
 		fclose(f);
-		check_text("more than 256 policies refused", big);
+		check_text("more than 1024 policies refused", big);
 		free(big);
 	}
 
@@ -1768,6 +1776,7 @@ static void test_merge(void)
 		      "  hostname = \"box\";\n"
 		      "  userns = { nested = true; root_id = 123456789; };\n"
 		      "  on_error = \"allow\";\n"
+		      "  on_group_change = \"join\";\n"
 		      "};\n"
 		      "policies = (\n"
 		      "  { name = \"net\"; network = { mode = \"host\"; }; },\n"
@@ -1783,13 +1792,14 @@ static void test_merge(void)
 	}
 	nsi_config_policy(l.cf, 0, &res);
 	is_str(res.policy, "net", "policy 0 is \"net\"");
-	is_int(res.line, 10, "policy \"net\" defined at line 10");
+	is_int(res.line, 11, "policy \"net\" defined at line 11");
 	is_str(res.file, l.path, "policy \"net\" defined in the main file");
 	ok(res.settings.network.mode == NSI_NET_HOST && dirs_are(&res.settings, 2, two) &&
 		   res.settings.tmp.method == NSI_TMP_INSTANCE &&
 		   res.settings.tmp.size == 1ull << 30 && !strcmp(res.settings.hostname, "box") &&
 		   res.settings.on_error == NSI_ONERR_ALLOW && res.settings.userns.nested &&
-		   res.settings.userns.root_id == 123456789,
+		   res.settings.userns.root_id == 123456789 &&
+		   res.settings.on_group_change == NSI_GRPCHG_JOIN,
 	   "\"net\": network overridden, everything else from defaults");
 	nsi_config_policy(l.cf, 1, &res);
 	ok(res.settings.tmp.method == NSI_TMP_SHARED && dirs_are(&res.settings, 2, two) &&
@@ -2085,6 +2095,13 @@ static void test_matching(void)
 		diag_is(&l.d, &x, "unknown user and group names are warnings, not errors");
 		ok(l.cf && nsi_config_npolicies(l.cf) == 1,
 		   "the policy with unknown names is kept");
+		unload(&l);
+		/* A login does not look the names up: no warning, the same policy. */
+		login_load = true;
+		load_text(&l, text);
+		login_load = false;
+		is_int((int)l.d.nwarnings, 0, "loaded for a login: no NSS check, no warning");
+		ok(l.cf && nsi_config_npolicies(l.cf) == 1, "... and the policy is kept");
 		if (l.cf) {
 			char err[256];
 			struct nsi_user ghost =
@@ -2820,6 +2837,7 @@ static void test_hashes(void)
 	DIFFERS(s1.userns.root_id--, "userns.root_id differs");
 	DIFFERS(s1.on_last_logout = NSI_LAST_LINGER, "on_last_logout differs");
 	DIFFERS(s1.on_error = NSI_ONERR_ALLOW, "on_error differs");
+	DIFFERS(s1.on_group_change = NSI_GRPCHG_JOIN, "on_group_change differs");
 	DIFFERS(s1.pid = true, "pid differs");
 	DIFFERS(s1.network.mode = NSI_NET_VETH, "network.mode is veth");
 	DIFFERS(s1.home.mode = NSI_HOME_PRIVATE, "home.mode is private");
