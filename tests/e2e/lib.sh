@@ -27,7 +27,9 @@
 #  PAM      mkservice NAME [TEXT|stdin] | override_service NAME [TEXT|stdin] |
 #           modline [CONF] [OPTION...] | mkconf [NAME] [TEXT|stdin] (sets CONF) |
 #           mkconf_dropin CONF-NAME DROP-NAME [TEXT|stdin] |
-#           pam_hold SERVICE USER [ARG...] (sets HOLD_PID HOLD_OUT) | pam_release [PID]
+#           pam_hold SERVICE USER [ARG...] (sets HOLD_PID HOLD_OUT) | pam_release [PID] |
+#           mkservice_pam_namespace NAME
+#  host     start_idle N (sets IDLE) | end_idle
 #  sshd     start_sshd SERVICE [CONFIG-LINE...] (sets SSH_PORT SSHD_PID SSHD_EXE
 #           SSHD_LOG) | authorize USER | ssh_as USER CMD... | ssh_tty USER CMD... |
 #           sftp_batch USER <cmds | sftp_put USER LOCAL REMOTE |
@@ -1069,6 +1071,44 @@ _nsi_hold_stop() {
 # pam_release [PID]: close the held session (EOF on its stdin), wait up to
 # 10 s for pam-hold to close it and exit; HOLD_OUT then ends "close RC".
 pam_release() { _nsi_hold_stop "${1:-$HOLD_PID}"; }
+
+# mkservice_pam_namespace NAME: the anchor of the benchmarks and the syscall
+# budget, a service NAME of pam_permit then pam_namespace with /tmp as a
+# tmpfs:noinit instance (64M), in /etc/security/namespace.d/NAME.conf (the
+# directory made if missing), all removed at exit. pam_namespace 1.5 has no
+# option to name its file: it reads namespace.conf and namespace.d/*.conf.
+mkservice_pam_namespace() {
+	local nsd=/etc/security/namespace.d
+	mkservice "$1" "session required pam_permit.so
+session required pam_namespace.so"
+	if [ ! -d "$nsd" ]; then
+		install -d -m 0755 "$nsd"
+		defer rmdir "$nsd"
+	fi
+	defer rm -f "$nsd/$1.conf"
+	echo "/tmp tmpfs tmpfs:noinit:mntopts=size=64M root" >"$nsd/$1.conf"
+}
+
+# start_idle N: N idle processes (sleep) in a process group of their own,
+# led by a shell ($IDLE); returns once they all run (60 s at most).
+# end_idle ends them (also at exit).
+start_idle() {
+	local n=$1 i
+	setsid bash -c "for ((i = 0; i < $n; i++)); do sleep 1000 & done; wait" </dev/null \
+		>/dev/null 2>&1 &
+	IDLE=$!
+	disown
+	defer end_idle
+	for ((i = 0; i < 600; i++)); do
+		[ "$(pgrep -c -g "$IDLE")" -gt "$n" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+end_idle() {
+	[ -n "${IDLE:-}" ] && kill -KILL -- "-$IDLE" 2>/dev/null
+	wait_until 10 sh -c "! pgrep -g $IDLE >/dev/null"
+}
 
 # shellcheck disable=SC2119
 lib_init

@@ -36,15 +36,7 @@ for u in nsitbud1 nsitbud2; do
 done
 
 mkservice nsit-bud-permit "session required pam_permit.so"
-mkservice nsit-bud-ns "session required pam_permit.so
-session required pam_namespace.so"
-NSD=/etc/security/namespace.d
-if [ ! -d "$NSD" ]; then
-	install -d -m 0755 "$NSD"
-	defer rmdir "$NSD"
-fi
-defer rm -f "$NSD/nsit-budget.conf"
-echo "/tmp tmpfs tmpfs:noinit:mntopts=size=64M root" >"$NSD/nsit-budget.conf"
+mkservice_pam_namespace nsit-bud-ns
 mkconf budget 'version = 1;
 defaults = {
   tmp = { dirs = ["/tmp"]; method = "tmpfs"; size = "64M"; };
@@ -97,14 +89,8 @@ fi
 
 # ---- 2: the last logout and the host's processes
 diag "2: 1000 more idle processes on the host"
-# One process group of 1000 sleeps (and its shell), ended at the end.
-setsid bash -c 'for ((i = 0; i < 1000; i++)); do sleep 1000 & done; wait' </dev/null >/dev/null 2>&1 &
-IDLE=$!
-disown
-end_idle() { kill -KILL -- "-$IDLE" 2>/dev/null || true; }
-defer end_idle
-idle_up() { [ "$(pgrep -c -g "$IDLE")" -ge 1001 ]; }
-check "1000 idle processes started" wait_until 30 idle_up
+# (start_idle sets IDLE and defers its end: not inside check's $(...))
+if start_idle 1000; then pass "1000 idle processes started"; else fail "1000 idle processes started"; fi
 first_busy=$(session nsit-bud-mod nsitbud1)
 check "the first login with them runs" test -n "$first_busy"
 if [ -n "$first_busy" ] && [ -n "$first" ]; then
@@ -113,9 +99,7 @@ if [ -n "$first_busy" ] && [ -n "$first" ]; then
 	check "at most $SCAN syscalls more per 1000 extra host processes: $extra" \
 		test "$extra" -le "$SCAN"
 fi
-end_idle
-idle_gone() { ! pgrep -g "$IDLE" >/dev/null; }
-check "the idle processes are gone" wait_until 10 idle_gone
+check "the idle processes are gone" end_idle
 check "no set of nsitbud1 is left" no_state "$(uid_of nsitbud1)"
 pam_release
 check "no set of nsitbud2 is left" wait_until 10 no_state "$(uid_of nsitbud2)"
