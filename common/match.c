@@ -56,6 +56,24 @@ static bool parse_id_range(const char *v, uint32_t *lo, uint32_t *hi)
 	return *lo <= *hi;
 }
 
+/*
+ * A user or group name as NSS may give it (SSSD's "alice@corp.example",
+ * Active Directory's "domain users@corp.example"): 1 to 255 bytes, none a
+ * control character; a user name has no space (the module refuses such
+ * users), a group name none at either end. Compared, never a path.
+ */
+static bool nss_name_valid(const char *v, bool group)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len > 255 || (group && (v[0] == ' ' || v[len - 1] == ' ')))
+		return false;
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f || (!group && *p == ' '))
+			return false;
+	return true;
+}
+
 static bool is_id_key(const char *name)
 {
 	return !strcmp(name, "uids") || !strcmp(name, "gids");
@@ -95,7 +113,9 @@ void cfg_check_match(struct ctx *c, const config_setting_t *m)
 						 key, v);
 				continue;
 			}
-			if (!cfg_name_valid(v, 64, "._-")) {
+			if (!strcmp(name, "services")
+				    ? !cfg_name_valid(v, 64, "._-")
+				    : !nss_name_valid(v, !strcmp(name, "groups"))) {
 				cfg_err(c, cfg_elem_line(e, j), "%s: \"%s\" is not a valid name",
 					key, v);
 				continue;

@@ -811,8 +811,42 @@ static int fetch_groups(pam_handle_t *ph, const struct passwd *pw, gid_t *groups
 	return 0;
 }
 
+/*
+ * USER from NSS into PWBUF (strings in *MEM, the caller's to free): 0 with
+ * *PW set, 0 with *PW NULL when NSS says there is no such user, or the
+ * error (a source that is down or timed out: nslcd, SSSD without a cache).
+ */
+static int lookup_user(const char *user, struct passwd *pwbuf, char **mem, struct passwd **pw)
+{
+	size_t len = 16384;
+	int r;
+
+	*pw = NULL;
+	for (;;) {
+		char *m = realloc(*mem, len);
+
+		if (!m)
+			return ENOMEM;
+		*mem = m;
+		r = getpwnam_r(user, pwbuf, m, len, pw);
+		if (r == EINTR)
+			continue;
+		if (r != ERANGE || len >= 1024 * 1024)
+			break;
+		len *= 4;
+	}
+	/* getpwnam_r(3): these say "not found", not "failed". */
+	if (r == ENOENT || r == ESRCH || r == EBADF || r == EPERM)
+		r = 0;
+	if (r != 0)
+		*pw = NULL;
+	return r;
+}
+
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const char **argv)
 {
+	_cleanup_free_ char *pwmem = NULL;
+	struct passwd pwbuf;
 	struct nsi_config *cf = NULL;
 	struct nsi_diag diag;
 	struct opts o;
@@ -832,9 +866,21 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 		pam_syslog(ph, LOG_ERR, "cannot determine the user name");
 		return PAM_USER_UNKNOWN;
 	}
-	pw = pam_modutil_getpwnam(ph, user);
+	r = lookup_user(user, &pwbuf, &pwmem, &pw);
+	if (r != 0) {
+		/* Not "unknown": a directory that did not answer must not read as one. */
+		pam_syslog(ph, LOG_ERR,
+			   "cannot look up user %s: %s (the user database did not answer); "
+			   "refused",
+			   user, strerror(r));
+		return PAM_SESSION_ERR;
+	}
 	if (!pw) {
-		pam_syslog(ph, LOG_ERR, "unknown user %s", user);
+		/* glibc reports a source that is down (nslcd, SSSD) as "not found". */
+		pam_syslog(ph, LOG_ERR,
+			   "unknown user %s: no user database (NSS) knows it, or the one that "
+			   "does did not answer; refused",
+			   user);
 		return PAM_USER_UNKNOWN;
 	}
 	if (pw->pw_uid == 0) {

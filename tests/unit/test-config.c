@@ -1198,6 +1198,20 @@ static void test_errors(void)
 		   "version = 1;\n"
 		   "policies = [ \"x\" ]; # E: policies: expected a list ( { ... }, ... )\n");
 
+	/* Loaded as a login does: the names exist nowhere, no warning wanted here. */
+	login_load = true;
+	check_text("match: names as NSS gives them (SSSD, Active Directory)",
+		   "version = 1;\n"
+		   "policies = (\n"
+		   "  { name = \"a\"; match = { users = [\"alice@corp.example\", \"CORP\\\\bob\"]; "
+		   "groups = [\"domain users@corp.example\", \"lab-2024$\"]; }; },\n"
+		   "  { name = \"b\"; match = { groups = [\"trailing \"]; }; }, # E: "
+		   "match.groups: \"trailing \" is not a valid name\n"
+		   "  { name = \"c\"; match = { services = [\"ssh@x\"]; }; } # E: "
+		   "match.services: \"ssh@x\" is not a valid name\n"
+		   ");\n");
+	login_load = false;
+
 	check_text("match: id ranges",
 		   "version = 1;\n"
 		   "policies = (\n"
@@ -1242,7 +1256,7 @@ static void test_errors(void)
 		"  { name = \"f\"; match = { users = [\"a b\"]; }; }, # E: match.users: \"a b\" is "
 		"not a "
 		"valid name\n"
-		"  { name = \"g\"; match = { groups = [\"x:y\"]; }; }, # E: match.groups: \"x:y\" "
+		"  { name = \"g\"; match = { groups = [\" x\"]; }; }, # E: match.groups: \" x\" "
 		"is not "
 		"a valid name\n"
 		"  { name = \"h\"; match = { services = [\"\"]; }; }, # E: match.services: \"\" is "

@@ -1,0 +1,283 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/e2e/test-directory.sh: users and groups from a directory (issue 14).
+# A real slapd (OpenLDAP) on 127.0.0.1 with a test suffix, users
+# (posixAccount) and groups (posixGroup), and nslcd (libnss-ldapd) as the NSS
+# provider, all started and stopped here. nslcd rather than SSSD: it keeps
+# no cache, so what NSS answers is what the directory says at that moment,
+# which makes the failure cases exact; SSSD's cache is the reason
+# on_group_change exists (tested with local groups in test-groups.sh).
+# /etc/nslcd.conf and the passwd and group lines of /etc/nsswitch.conf
+# ("ldap" appended) are changed for the test and restored at its end.
+#  1 the directory: NSS resolves its users and groups (AD-style name
+#    nsitd-alice@corp.example, a 6-digit uid, two groups), control: unknown
+#    before nsswitch names ldap;
+#  2 directory users log in over real sshd with key auth, isolated: alice by
+#    a policy matching the directory group nsitd-staff, bob by a uids range
+#    (its hostname says which policy), each in a mount namespace of its own,
+#    with its directory groups inside; explain agrees, and matches the
+#    AD-style user name and a group named "nsitd domain users@corp.example";
+#  3 NSS failures: slapd stopped (SIGSTOP: a directory that does not
+#    answer; then killed: unreachable). A login of a directory user is
+#    refused with a clear message within a bounded time (nslcd's 2 s
+#    timelimit, the module's lock timeout), never a crash or a half-made
+#    set; a local user's login still works; once slapd is back, the
+#    directory user logs in again;
+#  4 nothing left (no set, no process of the directory uids).
+# shellcheck disable=SC2016 # remote command lines are single-quoted on purpose
+# shellcheck disable=SC2317 # helpers called through check/wait_until/defer
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+need slapd slapadd nslcd ldapsearch pamtester sshd ssh getent
+[ -e /usr/lib/x86_64-linux-gnu/libnss_ldap.so.2 ] || [ -n "$(find /usr/lib /lib -name 'libnss_ldap.so.2' 2>/dev/null | head -n 1)" ] ||
+	bail "libnss_ldap.so.2 (libnss-ldapd) is missing: make deps"
+start_syslog
+
+SUFFIX=dc=nsit,dc=test
+ALICE=nsitd-alice@corp.example
+BOB=nsitd-bob
+UA=150001
+UB=150002
+GSTAFF=150100
+GLAB=150200
+GDOM=150300 # "nsitd domain users@corp.example", as Active Directory names groups
+for u in $UA $UB; do
+	drop_set "$u"
+	defer drop_set "$u"
+done
+# Their processes, whatever NSS says of the names by then.
+defer kill_uid $UA
+defer kill_uid $UB
+
+# ---------------------------------------------------------------- slapd
+LD=$T/ldap
+install -d -m 0700 "$LD" "$LD/slapd.d" "$LD/db"
+PORT=$(free_port)
+cat >"$LD/config.ldif" <<EOF
+dn: cn=config
+objectClass: olcGlobal
+cn: config
+olcPidFile: $LD/slapd.pid
+
+dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+include: file:///etc/ldap/schema/core.ldif
+include: file:///etc/ldap/schema/cosine.ldif
+include: file:///etc/ldap/schema/nis.ldif
+include: file:///etc/ldap/schema/inetorgperson.ldif
+
+dn: cn=module{0},cn=config
+objectClass: olcModuleList
+cn: module{0}
+olcModulePath: /usr/lib/ldap
+olcModuleLoad: back_mdb
+
+dn: olcDatabase={-1}frontend,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcFrontendConfig
+olcDatabase: {-1}frontend
+olcAccess: {0}to * by * read
+
+dn: olcDatabase={0}config,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {0}config
+olcAccess: {0}to * by * none
+
+dn: olcDatabase={1}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {1}mdb
+olcSuffix: $SUFFIX
+olcDbDirectory: $LD/db
+olcDbMaxSize: 10485760
+olcAccess: {0}to * by * read
+EOF
+person() { # UID-ATTR UIDNUMBER GIDNUMBER HOME
+	cat <<EOF
+dn: uid=$1,ou=people,$SUFFIX
+objectClass: posixAccount
+objectClass: inetOrgPerson
+uid: $1
+cn: $1
+sn: $1
+uidNumber: $2
+gidNumber: $3
+homeDirectory: $4
+loginShell: /bin/sh
+
+EOF
+}
+group() { # NAME GIDNUMBER MEMBER...
+	printf 'dn: cn=%s,ou=groups,%s\nobjectClass: posixGroup\ncn: %s\ngidNumber: %s\n' \
+		"$1" "$SUFFIX" "$1" "$2"
+	shift 2
+	for m in "$@"; do echo "memberUid: $m"; done
+	echo
+}
+{
+	printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: nsit\ndc: nsit\n\n' "$SUFFIX"
+	printf 'dn: ou=people,%s\nobjectClass: organizationalUnit\nou: people\n\n' "$SUFFIX"
+	printf 'dn: ou=groups,%s\nobjectClass: organizationalUnit\nou: groups\n\n' "$SUFFIX"
+	person "$ALICE" $UA $UA /home/nsitd-alice
+	person $BOB $UB $UB /home/nsitd-bob
+	group nsitd-alice $UA
+	group nsitd-bob $UB
+	group nsitd-staff $GSTAFF "$ALICE"
+	group nsitd-lab $GLAB "$ALICE" $BOB
+	group "nsitd domain users@corp.example" $GDOM "$ALICE"
+} >"$LD/data.ldif"
+if ! slapadd -n0 -F "$LD/slapd.d" -l "$LD/config.ldif" >"$T/slapadd.log" 2>&1 ||
+	! slapadd -n1 -F "$LD/slapd.d" -l "$LD/data.ldif" >>"$T/slapadd.log" 2>&1; then
+	bail "slapadd failed" "$(cat "$T/slapadd.log")"
+fi
+slapd_pid() { cat "$LD/slapd.pid" 2>/dev/null; }
+stop_slapd() {
+	local p
+	p=$(slapd_pid)
+	[ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" == slapd ] || return 0
+	kill -CONT "$p" 2>/dev/null
+	kill "$p" 2>/dev/null
+	wait_until 10 sh -c "! kill -0 $p 2>/dev/null"
+}
+start_slapd() {
+	slapd -h "ldap://127.0.0.1:$PORT/" -F "$LD/slapd.d" >"$T/slapd.log" 2>&1 || return 1
+	wait_until 10 ldapsearch -x -H "ldap://127.0.0.1:$PORT/" -b "$SUFFIX" -s base >/dev/null 2>&1
+}
+defer stop_slapd
+start_slapd || bail "slapd did not start" "$(cat "$T/slapd.log")"
+
+# ---------------------------------------------------------------- nslcd, nsswitch
+NSLCD_SAVED=$T/nslcd.conf.saved
+NSS_SAVED=$T/nsswitch.conf.saved
+[ -e /etc/nslcd.conf ] && cp -p /etc/nslcd.conf "$NSLCD_SAVED"
+cp -p /etc/nsswitch.conf "$NSS_SAVED"
+restore_files() {
+	cp -p "$NSS_SAVED" /etc/nsswitch.conf
+	if [ -e "$NSLCD_SAVED" ]; then cp -p "$NSLCD_SAVED" /etc/nslcd.conf; else rm -f /etc/nslcd.conf; fi
+}
+defer restore_files
+cat >/etc/nslcd.conf <<EOF
+# tests/e2e/test-directory.sh (restored at its end)
+uid nslcd
+gid nslcd
+uri ldap://127.0.0.1:$PORT/
+base $SUFFIX
+bind_timelimit 2
+timelimit 2
+reconnect_sleeptime 1
+reconnect_retrytime 1
+EOF
+chown root:nslcd /etc/nslcd.conf
+chmod 0640 /etc/nslcd.conf
+install -d -o nslcd -g nslcd -m 0755 /run/nslcd
+# Our own nslcd: none may run already (its socket is a fixed path).
+pgrep -r R,S,D -x nslcd >/dev/null && bail "an nslcd runs already; this test starts its own"
+stop_nslcd() {
+	local p
+	p=$(cat /run/nslcd/nslcd.pid 2>/dev/null)
+	[ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" == nslcd ] && kill "$p"
+	wait_until 10 sh -c "! pgrep -r R,S,D -x nslcd >/dev/null"
+}
+defer stop_nslcd
+nslcd || bail "nslcd did not start"
+
+check_fails "control: before nsswitch names ldap, NSS does not know $ALICE" getent passwd "$ALICE"
+sed -i -E 's/^(passwd|group):(.*)$/\1:\2 ldap/' /etc/nsswitch.conf
+
+# ================================================================ 1 the directory
+diag "1: NSS resolves the directory's users and groups"
+check_eq "getent passwd $ALICE" "$ALICE:*:$UA:$UA:$ALICE:/home/nsitd-alice:/bin/sh" \
+	"$(getent passwd "$ALICE")"
+check_eq "$ALICE's groups: its own, nsitd-staff, nsitd-lab, nsitd domain users@corp.example" \
+	"$UA $GSTAFF $GLAB $GDOM" \
+	"$(id -G "$ALICE" | tr ' ' '\n' | sort -n | xargs)"
+check_eq "$BOB's groups: its own, nsitd-lab" "$UB $GLAB" "$(id -G $BOB | tr ' ' '\n' | sort -n | xargs)"
+for h in nsitd-alice nsitd-bob; do
+	u=$([ $h == nsitd-alice ] && echo $UA || echo $UB)
+	install -d -o $u -g $u -m 0750 "/home/$h"
+	defer rm -rf --one-file-system "/home/$h"
+done
+
+# ================================================================ 2 logins over sshd
+diag "2: directory users log in over sshd, isolated"
+mkconf dir 'version = 1;
+defaults = { isolate = true; tmp = { method = "tmpfs"; }; };
+policies = (
+  { name = "named"; match = { users = ["nsitd-alice@corp.example"]; services = ["cron"]; }; },
+  { name = "domain"; match = { groups = ["nsitd domain users@corp.example"];
+                               services = ["login"]; }; },
+  { name = "staff"; match = { groups = ["nsitd-staff"]; }; hostname = "staff"; },
+  { name = "dir"; match = { uids = ["150000-159999"]; }; hostname = "dir"; }
+);'
+mkservice nsit-dir "session required pam_permit.so
+$(modline "$CONF")"
+authorize "$ALICE"
+authorize $BOB
+start_sshd nsit-dir
+HOSTMNT=$(readlink /proc/self/ns/mnt)
+probe='echo ID $(id -u) $(id -G | tr " " "\n" | sort -n | xargs); echo HOST $(hostname); echo MNT $(readlink /proc/self/ns/mnt)'
+out=$(ssh_as "$ALICE" "$probe" </dev/null 2>&1)
+check_match "$ALICE logs in with its key" "^ID $UA " "$out"
+check_match "... selected by the directory group nsitd-staff (hostname staff)" '^HOST staff$' "$out"
+check_match "... in a mount namespace of its own" '^MNT mnt:' "$out"
+check_nomatch "... not the host's" "^MNT $HOSTMNT\$" "$out"
+check_match "... holding its directory groups inside" "^ID $UA $UA $GSTAFF $GLAB $GDOM\$" "$out"
+out=$(ssh_as $BOB "$probe" </dev/null 2>&1)
+check_match "$BOB logs in, selected by the uids range (hostname dir)" '^HOST dir$' "$out"
+check_nomatch "... isolated" "^MNT $HOSTMNT\$" "$out"
+out=$("$NSI_BUILD/nsisolate" explain "$ALICE" --config "$CONF" 2>&1)
+check_match "explain: $ALICE matched by group nsitd-staff" 'matched: group "nsitd-staff"' "$out"
+out=$("$NSI_BUILD/nsisolate" explain "$ALICE" --service cron --config "$CONF" 2>&1)
+check_match "explain: the AD-style user name matches as NSS gives it" \
+	"matched: user \"$ALICE\", service \"cron\"" "$out"
+out=$("$NSI_BUILD/nsisolate" explain "$ALICE" --service login --config "$CONF" 2>&1)
+check_match "explain: so does a group name with a space and a domain" \
+	'matched: group "nsitd domain users@corp.example", service "login"' "$out"
+out=$("$NSI_BUILD/nsisolate" explain $BOB --config "$CONF" 2>&1)
+check_match "explain: $BOB matched by the uid range" 'matched: uid "150000-159999"' "$out"
+check "the sets end with the logins" wait_until 10 sh -c "[ ! -e $NSI_STATE_DIR/$UA.state ] && [ ! -e $NSI_STATE_DIR/$UB.state ]"
+
+# ================================================================ 3 NSS failures
+diag "3: the directory does not answer, then is gone"
+mkuser nsitdloc
+LOCAL_OK() { pamtester nsit-dir nsitdloc open_session close_session; }
+# timed_login USER: pamtester open+close; prints "RC MS".
+timed_login() {
+	local t0 t1 rc
+	t0=$EPOCHREALTIME
+	timeout -k 2 60 pamtester nsit-dir "$1" open_session close_session >"$T/login.out" 2>&1
+	rc=$?
+	t1=$EPOCHREALTIME
+	echo "$rc $(((${t1/./} - ${t0/./}) / 1000))"
+}
+kill -STOP "$(slapd_pid)"
+log_mark
+read -r rc ms < <(timed_login $BOB)
+check "slow directory: the login of $BOB fails (status $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+check "slow directory: ... within a bounded time ($ms ms, at most 30 s)" test "$ms" -lt 30000
+check "slow directory: the module's message names the user and the likely cause" \
+	wait_log "unknown user $BOB: no user database \(NSS\) knows it, or the one that does did not answer; refused"
+check "slow directory: no set of $BOB is left" no_state $UB
+check "slow directory: a local user's login still works" LOCAL_OK
+kill -CONT "$(slapd_pid)"
+stop_slapd
+log_mark
+read -r rc ms < <(timed_login "$ALICE")
+check "directory gone: the login of $ALICE fails (status $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+check "directory gone: the module's message names the user and the likely cause" \
+	wait_log "unknown user $ALICE: no user database \(NSS\) knows it, or the one that does did not answer; refused"
+check "directory gone: ... within a bounded time ($ms ms, at most 30 s)" test "$ms" -lt 30000
+check "directory gone: no set of $ALICE is left" no_state $UA
+check "directory gone: a local user's login still works" LOCAL_OK
+check "slapd starts again" start_slapd
+out=$(ssh_as "$ALICE" "$probe" </dev/null 2>&1)
+check_match "directory back: $ALICE logs in, isolated" '^HOST staff$' "$out"
+check "the set ends with the login" wait_until 10 no_state $UA
+
+# ================================================================ 4
+diag "4: nothing left"
+no_dir_procs() { ! pgrep -r R,S,D -u $UA,$UB >/dev/null; }
+check "no process of the directory uids" wait_until 10 no_dir_procs
+finish
