@@ -177,7 +177,7 @@ static int check_lock(int run, uid_t uid)
 /*
  * The killed keeper of a PID namespace exits only once its last zombie is
  * reaped, which the module's caller does after the close this process let
- * return: wait for it (bounded by the alarm).
+ * return: wait for it, a while.
  */
 static void wait_keeper(int run, uid_t uid)
 {
@@ -191,7 +191,8 @@ static void wait_keeper(int run, uid_t uid)
 	if (kfd < 0)
 		return;
 	p.fd = kfd;
-	(void)poll(&p, 1, NSI_HELPER_TIMEOUT_MS - 2000);
+	/* Milliseconds as a rule; still alive after 3 s, net_teardown() says so. */
+	(void)poll(&p, 1, 3000);
 }
 
 /*
@@ -210,8 +211,14 @@ _Noreturn static void teardown(const struct nsi_request *req)
 
 	if (detached) {
 		report_detached();
-		/* Nobody waits for this process: it bounds itself. */
+		/* Nobody waits for this process: it bounds itself (net.lock: 10 s). */
 		alarm(NSI_HELPER_TIMEOUT_MS / 1000);
+	}
+	if (req->uid == 0)
+		die(EPERM, "uid 0 has no set");
+	if (pw && strcmp(pw->pw_name, req->user) != 0)
+		die(ESRCH, "uid %u is not user %s", req->uid, req->user);
+	if (detached) {
 		run = nsi_run_dir_open();
 		if (run < 0)
 			die(-run, NSI_RUN_DIR ": %s", strerror(-run));
@@ -222,10 +229,6 @@ _Noreturn static void teardown(const struct nsi_request *req)
 			    req->uid);
 		wait_keeper(run, (uid_t)req->uid);
 	}
-	if (req->uid == 0)
-		die(EPERM, "uid 0 has no set");
-	if (pw && strcmp(pw->pw_name, req->user) != 0)
-		die(ESRCH, "uid %u is not user %s", req->uid, req->user);
 	limit_caps(teardown_caps, (int)NSI_ARRAY_SIZE(teardown_caps));
 	r = net_teardown((uid_t)req->uid, why, sizeof(why));
 	if (!detached)

@@ -45,12 +45,13 @@ _Noreturn void die(int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(reply.msg, sizeof(reply.msg), fmt, ap);
+	if (detached) /* whole: syslog takes more than a reply's 256 bytes */
+		vsyslog(LOG_ERR, fmt, ap);
+	else
+		vsnprintf(reply.msg, sizeof(reply.msg), fmt, ap);
 	va_end(ap);
 	reply.status = -(err > 0 ? err : EIO);
-	if (detached)
-		syslog(LOG_ERR, "%s", reply.msg);
-	else
+	if (!detached)
 		(void)nsi_write_all(1, &reply, sizeof(reply));
 	_exit(1);
 }

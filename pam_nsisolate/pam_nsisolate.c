@@ -406,14 +406,14 @@ static int create_set(pam_handle_t *ph, int run, const struct login *l, struct n
 	return 0;
 }
 
-/* Why a live set cannot take this login, or NULL. */
+/* Why a live set cannot take this login, or NULL; *GROUPS_ONLY when only the groups differ. */
 static const char *mismatch(const struct nsi_state *st, const struct login *l, char *buf,
 			    size_t len, bool *groups_only)
 {
-	*groups_only = false;
 	const char *pol = l->res->policy[0] ? l->res->policy : "(defaults)";
 	const char *live = st->policy[0] ? st->policy : "(defaults)";
 
+	*groups_only = false;
 	if (strcmp(st->policy, l->res->policy) != 0) {
 		snprintf(buf, len, "the live set uses policy %s, this login selects %s", live, pol);
 		return buf;
