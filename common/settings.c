@@ -140,6 +140,16 @@ int nsi_expand_path(const char *tmpl, const char *home, const char *user, char *
 {
 	size_t o = 0;
 
+	/*
+	 * $USER is one path component, whatever NSS calls the user: never a
+	 * separator, "." or "..", or a control character (a space is fine).
+	 */
+	if (!*user || !strcmp(user, ".") || !strcmp(user, ".."))
+		return -EINVAL;
+	for (const char *c = user; *c; c++)
+		if (*c == '/' || (unsigned char)*c < ' ' || *c == 0x7f)
+			return -EINVAL;
+
 	for (const char *p = tmpl; *p;) {
 		const char *add;
 		size_t alen;

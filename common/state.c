@@ -86,6 +86,53 @@ static bool word_ok(const char *s)
 	return true;
 }
 
+/*
+ * The user name in the state is one word: a byte that is a space, a control
+ * character or '%' is written %XX (names as NSS gives them may hold spaces:
+ * "John Smith"). Bytes from 0x80 stay as they are (UTF-8).
+ */
+static bool user_byte_plain(unsigned char c)
+{
+	return c > ' ' && c != 0x7f && c != '%';
+}
+
+static void escape_user(const char *src, char *dst, size_t size)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)src; *p && o + 4 < size; p++)
+		o += (size_t)(user_byte_plain(*p) ? snprintf(dst + o, size - o, "%c", *p)
+						  : snprintf(dst + o, size - o, "%%%02X", *p));
+	dst[o] = '\0';
+}
+
+/* The inverse, strict: "%XX" (upper-case hex) only where escape_user puts it. */
+static bool unescape_user(char *dst, size_t size, const char *src)
+{
+	size_t o = 0;
+
+	for (const char *p = src; *p; p++) {
+		unsigned v;
+
+		if (o + 1 >= size)
+			return false;
+		if (*p != '%') {
+			dst[o++] = *p;
+			continue;
+		}
+		if (!isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]) ||
+		    islower((unsigned char)p[1]) || islower((unsigned char)p[2]) ||
+		    sscanf(p + 1, "%2X", &v) != 1 || user_byte_plain((unsigned char)v) || v == 0)
+			return false;
+		dst[o++] = (char)v;
+		p += 2;
+	}
+	if (o == 0)
+		return false;
+	dst[o] = '\0';
+	return true;
+}
+
 /* A decimal (BASE 10) or hex (16) number, digits only, at most MAX. */
 static bool parse_num(const char *s, int base, uint64_t max, uint64_t *out)
 {
@@ -125,9 +172,9 @@ static bool parse_line(const char *line, struct nsi_state *st, unsigned *seen, b
 	static const char *const once[] = { "uid",	     "user",	    "policy",
 					    "settings_hash", "groups_hash", "linger",
 					    "created",	     "keeper",	    "nested" };
-	char key[32], a[256], b[64], extra;
+	char key[32], a[800], b[64], extra; /* a: a user name escaped (3 bytes a byte) */
 	uint64_t x, y;
-	int n = sscanf(line, "%31s %255s %63s %c", key, a, b, &extra);
+	int n = sscanf(line, "%31s %799s %63s %c", key, a, b, &extra);
 
 	if (n < 2 || n > 3)
 		return false;
@@ -145,7 +192,7 @@ static bool parse_line(const char *line, struct nsi_state *st, unsigned *seen, b
 	if (!strcmp(key, "uid") && n == 2 && parse_num(a, 10, UINT32_MAX - 1, &x))
 		st->uid = (uid_t)x;
 	else if (!strcmp(key, "user") && n == 2)
-		return set_word(st->user, sizeof(st->user), a);
+		return unescape_user(st->user, sizeof(st->user), a);
 	else if (!strcmp(key, "policy") && n == 2 && !strcmp(a, "-"))
 		st->policy[0] = '\0';
 	else if (!strcmp(key, "policy") && n == 2)
@@ -356,11 +403,13 @@ int nsi_state_read(int dirfd, uid_t uid, struct nsi_state *out)
 
 size_t nsi_state_format(const struct nsi_state *st, char *buf, size_t cap)
 {
+	char user[3 * sizeof(st->user)];
 	size_t len = 0;
 
 #define OUT(...) (len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__))
 	OUT("nsisolate-state %d\n", NSI_STATE_VERSION);
-	OUT("uid %u\nuser %s\npolicy %s\n", (unsigned)st->uid, st->user,
+	escape_user(st->user, user, sizeof(user));
+	OUT("uid %u\nuser %s\npolicy %s\n", (unsigned)st->uid, user,
 	    st->policy[0] ? st->policy : "-");
 	OUT("settings_hash %016" PRIx64 "\ngroups_hash %016" PRIx64 "\n", st->settings_hash,
 	    st->groups_hash);

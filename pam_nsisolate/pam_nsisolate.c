@@ -266,10 +266,15 @@ static bool user_name_ok(const char *n)
 {
 	size_t len = strlen(n);
 
-	if (len == 0 || len >= NSI_USER_LEN)
+	/*
+	 * As NSS may give it ("alice@corp.example", "John Smith" from Active
+	 * Directory): it reaches paths ($USER) and logs, so never a separator,
+	 * "." or "..", or a control character.
+	 */
+	if (len == 0 || len >= NSI_USER_LEN || !strcmp(n, ".") || !strcmp(n, ".."))
 		return false;
 	for (const char *p = n; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+		if ((unsigned char)*p < ' ' || *p == 0x7f || *p == '/')
 			return false;
 	return true;
 }

@@ -15,6 +15,8 @@
 #  2 directory users log in over real sshd with key auth, isolated: alice by
 #    a policy matching the directory group nsitd-staff, bob by a uids range
 #    (its hostname says which policy), each in a mount namespace of its own,
+#    and "nsitd carol", a name with a space (its state escapes it, list
+#    shows it),
 #    with its directory groups inside; explain agrees, and matches the
 #    AD-style user name and a group named "nsitd domain users@corp.example";
 #  3 NSS failures: slapd stopped (SIGSTOP: a directory that does not
@@ -36,18 +38,21 @@ start_syslog
 SUFFIX=dc=nsit,dc=test
 ALICE=nsitd-alice@corp.example
 BOB=nsitd-bob
+CAROL="nsitd carol" # a space, as Active Directory allows and SSSD returns
 UA=150001
 UB=150002
+UC=150003
 GSTAFF=150100
 GLAB=150200
 GDOM=150300 # "nsitd domain users@corp.example", as Active Directory names groups
-for u in $UA $UB; do
+for u in $UA $UB $UC; do
 	drop_set "$u"
 	defer drop_set "$u"
 done
 # Their processes, whatever NSS says of the names by then.
 defer kill_uid $UA
 defer kill_uid $UB
+defer kill_uid $UC
 
 # ---------------------------------------------------------------- slapd
 LD=$T/ldap
@@ -122,10 +127,12 @@ group() { # NAME GIDNUMBER MEMBER...
 	printf 'dn: ou=groups,%s\nobjectClass: organizationalUnit\nou: groups\n\n' "$SUFFIX"
 	person "$ALICE" $UA $UA /home/nsitd-alice
 	person $BOB $UB $UB /home/nsitd-bob
+	person "$CAROL" $UC $UC /home/nsitd-carol
+	group nsitd-carol $UC
 	group nsitd-alice $UA
 	group nsitd-bob $UB
 	group nsitd-staff $GSTAFF "$ALICE"
-	group nsitd-lab $GLAB "$ALICE" $BOB
+	group nsitd-lab $GLAB "$ALICE" $BOB "$CAROL"
 	group "nsitd domain users@corp.example" $GDOM "$ALICE"
 } >"$LD/data.ldif"
 if ! slapadd -n0 -F "$LD/slapd.d" -l "$LD/config.ldif" >"$T/slapadd.log" 2>&1 ||
@@ -194,8 +201,8 @@ check_eq "$ALICE's groups: its own, nsitd-staff, nsitd-lab, nsitd domain users@c
 	"$UA $GSTAFF $GLAB $GDOM" \
 	"$(id -G "$ALICE" | tr ' ' '\n' | sort -n | xargs)"
 check_eq "$BOB's groups: its own, nsitd-lab" "$UB $GLAB" "$(id -G $BOB | tr ' ' '\n' | sort -n | xargs)"
-for h in nsitd-alice nsitd-bob; do
-	u=$([ $h == nsitd-alice ] && echo $UA || echo $UB)
+for h in nsitd-alice nsitd-bob nsitd-carol; do
+	case $h in nsitd-alice) u=$UA ;; nsitd-bob) u=$UB ;; *) u=$UC ;; esac
 	install -d -o $u -g $u -m 0750 "/home/$h"
 	defer rm -rf --one-file-system "/home/$h"
 done
@@ -215,6 +222,7 @@ mkservice nsit-dir "session required pam_permit.so
 $(modline "$CONF")"
 authorize "$ALICE"
 authorize $BOB
+authorize "$CAROL"
 start_sshd nsit-dir
 HOSTMNT=$(readlink /proc/self/ns/mnt)
 probe='echo ID $(id -u) $(id -G | tr " " "\n" | sort -n | xargs); echo HOST $(hostname); echo MNT $(readlink /proc/self/ns/mnt)'
@@ -227,6 +235,19 @@ check_match "... holding its directory groups inside" "^ID $UA $UA $GSTAFF $GLAB
 out=$(ssh_as $BOB "$probe" </dev/null 2>&1)
 check_match "$BOB logs in, selected by the uids range (hostname dir)" '^HOST dir$' "$out"
 check_nomatch "... isolated" "^MNT $HOSTMNT\$" "$out"
+# A name with a space: a login, a state that records it, list that shows it.
+NSIT_AS_USER=1 pam_hold nsit-dir "$CAROL" -f sh -c 'echo MNT $(readlink /proc/self/ns/mnt); sleep 7701' ||
+	fail "\"$CAROL\" logs in (pam-hold)" "$(cat "$HOLD_OUT")"
+HC=$HOLD_PID
+wait_until 10 grep -q '^MNT ' "$HOLD_OUT"
+check_match "\"$CAROL\", a name with a space, logs in isolated" '^MNT mnt:' "$(cat "$HOLD_OUT")"
+check_nomatch "... not in the host's mount namespace" "^MNT $HOSTMNT\$" "$(cat "$HOLD_OUT")"
+check "its state records the name escaped (user nsitd%20carol)" \
+	grep -qx 'user nsitd%20carol' "$NSI_STATE_DIR/$UC.state"
+check_match "nsisolate list shows the name as it is" "nsitd carol" "$("$NSI_BUILD/nsisolate" list 2>&1)"
+pkill -u $UC -x -f 'sleep 7701'
+pam_release "$HC"
+check "its set ends with the session" wait_until 10 no_state $UC
 out=$("$NSI_BUILD/nsisolate" explain "$ALICE" --config "$CONF" 2>&1)
 check_match "explain: $ALICE matched by group nsitd-staff" 'matched: group "nsitd-staff"' "$out"
 out=$("$NSI_BUILD/nsisolate" explain "$ALICE" --service cron --config "$CONF" 2>&1)
@@ -272,12 +293,14 @@ check "directory gone: ... within a bounded time ($ms ms, at most 30 s)" test "$
 check "directory gone: no set of $ALICE is left" no_state $UA
 check "directory gone: a local user's login still works" LOCAL_OK
 check "slapd starts again" start_slapd
+# nslcd reconnects after its own back-off (reconnect_sleeptime): wait for NSS to answer.
+check "NSS answers again for $ALICE" wait_until 20 getent passwd "$ALICE"
 out=$(ssh_as "$ALICE" "$probe" </dev/null 2>&1)
 check_match "directory back: $ALICE logs in, isolated" '^HOST staff$' "$out"
 check "the set ends with the login" wait_until 10 no_state $UA
 
 # ================================================================ 4
 diag "4: nothing left"
-no_dir_procs() { ! pgrep -r R,S,D -u $UA,$UB >/dev/null; }
+no_dir_procs() { ! pgrep -r R,S,D -u $UA,$UB,$UC >/dev/null; }
 check "no process of the directory uids" wait_until 10 no_dir_procs
 finish

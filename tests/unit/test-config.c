@@ -1657,6 +1657,11 @@ static void test_expand_path(void)
 		/* Not recursive: what $HOME and $USER hold is copied as it is. */
 		{ "$HOME/x", "/h/$USER", "bob", "/h/$USER/x" },
 		{ "/m/$USER", "/home/bob", "$HOME", "/m/$HOME" },
+		/* Names as NSS gives them: SSSD's fully qualified, Active Directory's with a space. */
+		{ "/var/mail/$USER", "/home/a", "alice@corp.example",
+		  "/var/mail/alice@corp.example" },
+		{ "/var/mail/$USER", "/home/j", "John Smith", "/var/mail/John Smith" },
+		{ "/x/$USER", "/home/d", "...", "/x/..." },
 	};
 	static const struct {
 		const char *tmpl, *home, *user;
@@ -1687,6 +1692,12 @@ static void test_expand_path(void)
 		{ "/var/mail/$USER", "/home/x", "../etc" },
 		{ "/var/mail/$USER", "/home/x", "a/../../b" },
 		{ "/$USER", "/home/x", "" }, /* "/" */
+		/* $USER is one component: a '/' in a name would add one, even a harmless-looking one. */
+		{ "/var/mail/$USER", "/home/x", "a/b" },
+		{ "/var/mail/$USER/x", "/home/x", ".." },
+		{ "/var/mail/$USER/x", "/home/x", "." },
+		{ "/var/mail/$USER", "/home/x", "a\nb" },
+		{ "/var/mail/$USER", "/home/x", "a\x7f" },
 	};
 	char out[64], buf[NSI_PATH_LEN * 2];
 

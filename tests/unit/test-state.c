@@ -99,6 +99,36 @@ int main(void)
 	       -EBADMSG, "a 0x prefix where none is written: refused");
 	is_int(parse_edited("ns user", "ns time", &line), -EBADMSG,
 	       "an unknown namespace: refused");
+	/* User names as NSS gives them: one word in the file, the same name back. */
+	{
+		static const char *const names[] = { "John Smith", "50%off", "tab\there",
+						     "caf\xc3\xa9 user@corp.example" };
+
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			struct nsi_state one = st;
+
+			snprintf(one.user, sizeof(one.user), "%s", names[i]);
+			len = nsi_state_format(&one, buf, sizeof(buf));
+			memset(&got, 0, sizeof(got));
+			is_int(nsi_state_parse(buf, 1000, &got, &line), 0,
+			       "a user name with a space, %% or a tab round-trips (%zu)", i);
+			is_str(got.user, names[i], "to the same name (%zu)", i);
+		}
+		/* (parsing cut BUF into lines: format the last one again) */
+		snprintf(got.user, sizeof(got.user), "%s", names[3]);
+		got.uid = 1000;
+		len = nsi_state_format(&got, buf, sizeof(buf));
+		ok(strstr(buf, "\nuser caf\xc3\xa9%20user@corp.example\n") != NULL,
+		   "a space is written %%20, UTF-8 as it is");
+	}
+	is_int(parse_edited("user alice@corp.example", "user a%2fb", &line), -EBADMSG,
+	       "a lower-case escape: refused (only what the writer writes)");
+	is_int(parse_edited("user alice@corp.example", "user a%41b", &line), -EBADMSG,
+	       "an escaped byte that needs none: refused");
+	is_int(parse_edited("user alice@corp.example", "user a%00b", &line), -EBADMSG,
+	       "an escaped NUL: refused");
+	is_int(parse_edited("user alice@corp.example", "user a%4", &line), -EBADMSG,
+	       "a cut escape: refused");
 	is_int(parse_edited("policy students", "policy -", &line), 0, "policy \"-\" is none");
 	is_str(got.policy, "", "an empty policy name");
 	return done_testing();
