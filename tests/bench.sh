@@ -444,8 +444,68 @@ else
 
 fi
 
+# ---- a directory user's joining login against a local user's: slapd and
+# nslcd of tests/e2e/directory.sh (last: nsswitch then names ldap, for
+# both users alike, until the end of the bench). Joining logins with a user
+# namespace of a held session each, interleaved; and their syscalls.
+dir_fail=
+if [ -n "${BENCH_NO_DIRECTORY:-}" ]; then
+	dir_fail="skipped (BENCH_NO_DIRECTORY)"
+elif ! command -v slapd >/dev/null || ! command -v nslcd >/dev/null; then
+	dir_fail="skipped: slapd or nslcd missing (make deps)"
+elif [ -n "${BROKEN[mod-joinu]:-}" ]; then
+	dir_fail="skipped: the joining login does not run"
+else
+	# shellcheck source=tests/e2e/directory.sh
+	. "$NSI_SRCDIR/tests/e2e/directory.sh"
+	directory_nss_on
+	if ! wait_until 20 getent passwd $BOB >/dev/null; then
+		dir_fail="NSS does not resolve $BOB"
+	elif ! pam_hold "${SVC[mod-joinu]}" $BOB; then
+		dir_fail="cannot hold a session of $BOB: $(tr '\n' ' ' <"$HOLD_OUT")"
+	else
+		HD=$HOLD_PID
+		if ! pam_hold "${SVC[mod-joinu]}" "${USR[mod-joinu]}"; then
+			dir_fail="cannot hold a session of ${USR[mod-joinu]}"
+		else
+			HL=$HOLD_PID
+			: >"$T/dir.dir"
+			: >"$T/dir.local"
+			for ((i = 0; i < RUNS; i++)); do
+				for k in dir local; do
+					[ $k == dir ] && u=$BOB || u=${USR[mod-joinu]}
+					t0=$EPOCHREALTIME
+					pamtester "${SVC[mod-joinu]}" "$u" open_session close_session \
+						>/dev/null 2>&1 || dir_fail="a joining login of $u failed"
+					t1=$EPOCHREALTIME
+					echo $(((${t1/./} - ${t0/./}))) >>"$T/dir.$k"
+				done
+			done
+			for k in dir local; do
+				[ $k == dir ] && u=$BOB || u=${USR[mod-joinu]}
+				strace -f -c -o "$T/dir.$k.sys" pamtester "${SVC[mod-joinu]}" "$u" \
+					open_session close_session >/dev/null 2>&1
+			done
+			pam_release "$HL"
+		fi
+		pam_release "$HD"
+	fi
+fi
+echo
+if [ -n "$dir_fail" ]; then
+	echo "a directory user's joining login: $dir_fail"
+else
+	read -r _ dd _ < <(stats "$T/dir.dir")
+	read -r _ dl _ < <(stats "$T/dir.local")
+	sd=$(awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$T/dir.dir.sys")
+	sl=$(awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$T/dir.local.sys")
+	echo "joining login (user namespace) of a directory user (slapd + nslcd) against a local user's, $RUNS interleaved pairs:"
+	echo "  directory $dd us ($sd syscalls), local $dl us ($sl syscalls): $(ratio "$dd" "$dl") x time"
+fi
+
 rc=0
 [ -n "$ssh_fail" ] && rc=1
+[ -n "$dir_fail" ] && [ "${dir_fail#skipped}" == "$dir_fail" ] && rc=1
 for v in "${VARIANTS[@]}"; do
 	[ -n "${BROKEN[$v]:-}" ] && rc=1
 done
