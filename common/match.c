@@ -58,18 +58,18 @@ static bool parse_id_range(const char *v, uint32_t *lo, uint32_t *hi)
 
 /*
  * A user or group name as NSS may give it (SSSD's "alice@corp.example",
- * Active Directory's "domain users@corp.example"): 1 to 255 bytes, none a
- * control character; a user name has no space (the module refuses such
- * users), a group name none at either end. Compared, never a path.
+ * Active Directory's "John Smith" and "domain users@corp.example"): 1 to
+ * 255 bytes, no control character, no space at either end; a user name
+ * also no '/' (the module refuses such users). Compared, never a path.
  */
 static bool nss_name_valid(const char *v, bool group)
 {
 	size_t len = strlen(v);
 
-	if (len == 0 || len > 255 || (group && (v[0] == ' ' || v[len - 1] == ' ')))
+	if (len == 0 || len > 255 || v[0] == ' ' || v[len - 1] == ' ')
 		return false;
 	for (const char *p = v; *p; p++)
-		if ((unsigned char)*p < ' ' || *p == 0x7f || (!group && *p == ' '))
+		if ((unsigned char)*p < ' ' || *p == 0x7f || (!group && *p == '/'))
 			return false;
 	return true;
 }
@@ -178,7 +178,7 @@ static bool group_gid(struct gcache *cache, const char *name, gid_t *gid)
 	found = nsi_nss_group(name, 0, gid, NULL, 0);
 	if (cache->used < GCACHE_SLOTS / 2) {
 		cache->slot[i].name = name;
-		cache->slot[i].gid = *gid;
+		cache->slot[i].gid = found ? *gid : 0;
 		cache->slot[i].found = found;
 		cache->used++;
 	}

@@ -52,7 +52,8 @@ diag "2: directory users log in over sshd, isolated"
 mkconf dir 'version = 1;
 defaults = { isolate = true; tmp = { method = "tmpfs"; }; };
 policies = (
-  { name = "named"; match = { users = ["nsitd-alice@corp.example"]; services = ["cron"]; }; },
+  { name = "named"; match = { users = ["nsitd-alice@corp.example", "nsitd carol"];
+                              services = ["cron"]; }; },
   { name = "domain"; match = { groups = ["nsitd domain users@corp.example"];
                                services = ["login"]; }; },
   { name = "staff"; match = { groups = ["nsitd-staff"]; }; hostname = "staff"; },
@@ -93,6 +94,9 @@ check_match "explain: $ALICE matched by group nsitd-staff" 'matched: group "nsit
 out=$("$NSI_BUILD/nsisolate" explain "$ALICE" --service cron --config "$CONF" 2>&1)
 check_match "explain: the AD-style user name matches as NSS gives it" \
 	"matched: user \"$ALICE\", service \"cron\"" "$out"
+out=$("$NSI_BUILD/nsisolate" explain "$CAROL" --service cron --config "$CONF" 2>&1)
+check_match "explain: a user name with a space matches as NSS gives it" \
+	"matched: user \"$CAROL\", service \"cron\"" "$out"
 out=$("$NSI_BUILD/nsisolate" explain "$ALICE" --service login --config "$CONF" 2>&1)
 check_match "explain: so does a group name with a space and a domain" \
 	'matched: group "nsitd domain users@corp.example", service "login"' "$out"

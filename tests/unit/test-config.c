@@ -1203,7 +1203,8 @@ static void test_errors(void)
 	check_text("match: names as NSS gives them (SSSD, Active Directory)",
 		   "version = 1;\n"
 		   "policies = (\n"
-		   "  { name = \"a\"; match = { users = [\"alice@corp.example\", \"CORP\\\\bob\"]; "
+		   "  { name = \"a\"; match = { users = [\"alice@corp.example\", \"CORP\\\\bob\", "
+		   "\"John Smith\"]; "
 		   "groups = [\"domain users@corp.example\", \"lab-2024$\"]; }; },\n"
 		   "  { name = \"b\"; match = { groups = [\"trailing \"]; }; }, # E: "
 		   "match.groups: \"trailing \" is not a valid name\n"
@@ -1253,7 +1254,7 @@ static void test_errors(void)
 		"  { name = \"e\"; match = { users = \"root\"; }; }, # E: match.users: expected an "
 		"array "
 		"of strings [ ... ]\n"
-		"  { name = \"f\"; match = { users = [\"a b\"]; }; }, # E: match.users: \"a b\" is "
+		"  { name = \"f\"; match = { users = [\"a/b\"]; }; }, # E: match.users: \"a/b\" is "
 		"not a "
 		"valid name\n"
 		"  { name = \"g\"; match = { groups = [\" x\"]; }; }, # E: match.groups: \" x\" "
