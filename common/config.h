@@ -171,6 +171,12 @@ const char *nsi_net_mode_name(enum nsi_net_mode m);
  * -ENAMETOOLONG.
  */
 int nsi_expand_path(const char *tmpl, const char *home, const char *user, char *out, size_t outlen);
+/*
+ * A user name the project takes, as NSS may give it ("alice@corp.example",
+ * "John Smith"): 1 to 255 bytes, no '/', no control character, not "." or
+ * "..", so that $USER is always one path component.
+ */
+bool nsi_user_name_valid(const char *name);
 
 /* Parse "256M" style sizes (K, M, G; binary). Returns 0 or -EINVAL/-ERANGE. */
 int nsi_parse_size(const char *s, uint64_t *ret);

@@ -58,9 +58,9 @@ static bool parse_id_range(const char *v, uint32_t *lo, uint32_t *hi)
 
 /*
  * A user or group name as NSS may give it (SSSD's "alice@corp.example",
- * Active Directory's "John Smith" and "domain users@corp.example"): 1 to
- * 255 bytes, no control character, no space at either end; a user name
- * also no '/' (the module refuses such users). Compared, never a path.
+ * Active Directory's "John Smith" and "domain users@corp.example"), with no
+ * space at either end; a user name one the module takes, a group name
+ * without control characters (compared, never a path).
  */
 static bool nss_name_valid(const char *v, bool group)
 {
@@ -68,8 +68,10 @@ static bool nss_name_valid(const char *v, bool group)
 
 	if (len == 0 || len > 255 || v[0] == ' ' || v[len - 1] == ' ')
 		return false;
+	if (!group)
+		return nsi_user_name_valid(v);
 	for (const char *p = v; *p; p++)
-		if ((unsigned char)*p < ' ' || *p == 0x7f || (!group && *p == '/'))
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
 			return false;
 	return true;
 }

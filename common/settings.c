@@ -136,19 +136,25 @@ const char *nsi_net_mode_name(enum nsi_net_mode m)
 	return word_of(net_modes, NSI_ARRAY_SIZE(net_modes), m);
 }
 
+bool nsi_user_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 255 || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (const char *c = name; *c; c++)
+		if (*c == '/' || (unsigned char)*c < ' ' || *c == 0x7f)
+			return false;
+	return true;
+}
+
 int nsi_expand_path(const char *tmpl, const char *home, const char *user, char *out, size_t outlen)
 {
 	size_t o = 0;
 
-	/*
-	 * $USER is one path component, whatever NSS calls the user: never a
-	 * separator, "." or "..", or a control character (a space is fine).
-	 */
-	if (!*user || !strcmp(user, ".") || !strcmp(user, ".."))
+	/* $USER is one path component, whatever NSS calls the user (a space is fine). */
+	if (!nsi_user_name_valid(user))
 		return -EINVAL;
-	for (const char *c = user; *c; c++)
-		if (*c == '/' || (unsigned char)*c < ' ' || *c == 0x7f)
-			return -EINVAL;
 
 	for (const char *p = tmpl; *p;) {
 		const char *add;

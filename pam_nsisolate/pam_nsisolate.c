@@ -262,23 +262,6 @@ static int parse_opts(pam_handle_t *ph, int argc, const char **argv, struct opts
 
 /* ---- open ---- */
 
-static bool user_name_ok(const char *n)
-{
-	size_t len = strlen(n);
-
-	/*
-	 * As NSS may give it ("alice@corp.example", "John Smith" from Active
-	 * Directory): it reaches paths ($USER) and logs, so never a separator,
-	 * "." or "..", or a control character.
-	 */
-	if (len == 0 || len >= NSI_USER_LEN || !strcmp(n, ".") || !strcmp(n, ".."))
-		return false;
-	for (const char *p = n; *p; p++)
-		if ((unsigned char)*p < ' ' || *p == 0x7f || *p == '/')
-			return false;
-	return true;
-}
-
 struct login {
 	const struct passwd *pw;
 	const char *service;
@@ -867,7 +850,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *ph, int flags, int argc, const 
 	(void)flags;
 	if (parse_opts(ph, argc, argv, &o) < 0)
 		return PAM_SERVICE_ERR;
-	if (pam_get_user(ph, &user, NULL) != PAM_SUCCESS || !user || !user_name_ok(user)) {
+	if (pam_get_user(ph, &user, NULL) != PAM_SUCCESS || !user || !nsi_user_name_valid(user)) {
 		pam_syslog(ph, LOG_ERR, "cannot determine the user name");
 		return PAM_USER_UNKNOWN;
 	}

@@ -59,7 +59,6 @@ cost() {
 	done
 }
 median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
-calls() { awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 mounts_before=$(findmnt -rn | wc -l)
@@ -112,7 +111,7 @@ printf '%-26s %14s %14s %7s %12s %12s %7s\n' login "µs, 1 set" "µs, $N sets" r
 	"calls, 1" "calls, $N" ratio
 for v in first join; do
 	a=$(median "$T/one.$v") b=$(median "$T/many.$v")
-	ca=$(calls "$T/one.$v.sys") cb=$(calls "$T/many.$v.sys")
+	ca=$(syscalls_in "$T/one.$v.sys") cb=$(syscalls_in "$T/many.$v.sys")
 	printf '%-26s %14d %14d %7s %12d %12d %7s\n' "$v login" "$a" "$b" "$(ratio "$b" "$a")" \
 		"$ca" "$cb" "$(ratio "$cb" "$ca")"
 done

@@ -211,7 +211,7 @@ for v in "${VARIANTS[@]}"; do
 	[ -n "${BROKEN[$v]:-}" ] && continue
 	strace -f -c -o "$T/sys.$v" pamtester "${SVC[$v]}" "${USR[$v]}" open_session close_session \
 		>/dev/null 2>&1 &&
-		SYS[$v]=$(awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$T/sys.$v")
+		SYS[$v]=$(syscalls_in "$T/sys.$v")
 done
 mounts_held_end=$(findmnt -rn | wc -l)
 for v in "${!HELD[@]}"; do pam_release "${HELD[$v]}"; done
@@ -328,7 +328,7 @@ if [ -x "$HELPER" ]; then
 	read -r _ fh _ < <(stats "$T/floor.helper")
 	read -r _ ft _ < <(stats "$T/floor.true")
 	fsys=$(strace -f -c -o "$T/floor.sys" "$HELPER" </dev/null >/dev/null 2>&1
-		awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$T/floor.sys")
+		syscalls_in "$T/floor.sys")
 	echo
 	echo "the helper started alone (exec, loading, process reset, capabilities; no request):"
 	echo "  median $fh us, /bin/true $ft us; $fsys syscalls;" \
@@ -392,7 +392,7 @@ if [ -z "${BROKEN[mod-userns]:-}" ]; then
 	idle_phase "$T/idle.b"
 	sys_busy=$(strace -f -c -o "$T/sys.busy" pamtester "${SVC[mod-userns]}" "${USR[mod-userns]}" \
 		open_session close_session >/dev/null 2>&1 &&
-		awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$T/sys.busy")
+		syscalls_in "$T/sys.busy")
 	end_idle
 	sleep 1
 	idle_phase "$T/idle.c"
@@ -497,8 +497,8 @@ if [ -n "$dir_fail" ]; then
 else
 	read -r _ dd _ < <(stats "$T/dir.dir")
 	read -r _ dl _ < <(stats "$T/dir.local")
-	sd=$(awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$T/dir.dir.sys")
-	sl=$(awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$T/dir.local.sys")
+	sd=$(syscalls_in "$T/dir.dir.sys")
+	sl=$(syscalls_in "$T/dir.local.sys")
 	echo "joining login (user namespace) of a directory user (slapd + nslcd) against a local user's, $RUNS interleaved pairs:"
 	echo "  directory $dd us ($sd syscalls), local $dl us ($sl syscalls): $(ratio "$dd" "$dl") x time"
 fi

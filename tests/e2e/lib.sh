@@ -28,7 +28,7 @@
 #           modline [CONF] [OPTION...] | mkconf [NAME] [TEXT|stdin] (sets CONF) |
 #           mkconf_dropin CONF-NAME DROP-NAME [TEXT|stdin] |
 #           pam_hold SERVICE USER [ARG...] (sets HOLD_PID HOLD_OUT) | pam_release [PID] |
-#           mkservice_pam_namespace NAME
+#           mkservice_pam_namespace NAME | set_user NAME (sets SET_UID) | syscalls_in FILE
 #  host     start_idle N (sets IDLE) | end_idle
 #  sshd     start_sshd SERVICE [CONFIG-LINE...] (sets SSH_PORT SSHD_PID SSHD_EXE
 #           SSHD_LOG) | authorize USER | ssh_as USER CMD... | ssh_tty USER CMD... |
@@ -1071,6 +1071,18 @@ _nsi_hold_stop() {
 # pam_release [PID]: close the held session (EOF on its stdin), wait up to
 # 10 s for pam-hold to close it and exit; HOLD_OUT then ends "close RC".
 pam_release() { _nsi_hold_stop "${1:-$HOLD_PID}"; }
+
+# set_user NAME [useradd ARG...]: mkuser NAME for a test of sets: its uid in
+# SET_UID, and no set of that uid before or after the test (drop_set).
+set_user() {
+	mkuser "$@"
+	SET_UID=$(uid_of "$1")
+	drop_set "$SET_UID"
+	defer drop_set "$SET_UID"
+}
+
+# syscalls_in FILE: the total of calls in an "strace -c -o FILE" summary.
+syscalls_in() { awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$1"; }
 
 # mkservice_pam_namespace NAME: the anchor of the benchmarks and the syscall
 # budget, a service NAME of pam_permit then pam_namespace with /tmp as a

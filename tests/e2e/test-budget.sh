@@ -28,12 +28,8 @@ JOIN_MAX=$(budget join_added)
 SCAN=$(budget scan_per_1000)
 
 mkuser nsitbud0 # pam_permit, pam_namespace
-mkuser nsitbud1 # first logins
-mkuser nsitbud2 # joining logins (one session held)
-for u in nsitbud1 nsitbud2; do
-	drop_set "$(uid_of $u)"
-	defer drop_set "$(uid_of $u)"
-done
+set_user nsitbud1 # first logins
+set_user nsitbud2 # joining logins (one session held)
 
 mkservice nsit-bud-permit "session required pam_permit.so"
 mkservice_pam_namespace nsit-bud-ns
@@ -49,7 +45,7 @@ $(modline "$CONF")"
 # (strace's total); empty when it failed.
 calls() {
 	strace -f -c -o "$T/strace.out" "$@" >"$T/cmd.out" 2>&1 || return 1
-	awk '$NF == "total" { print (NF == 6) ? $(NF - 2) : $(NF - 1) }' "$T/strace.out"
+	syscalls_in "$T/strace.out"
 }
 session() { calls pamtester "$1" "$2" open_session close_session; }
 

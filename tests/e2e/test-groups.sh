@@ -25,13 +25,11 @@
 . "$(dirname "$0")/lib.sh"
 need groupadd usermod python3
 start_syslog
-[ -x "$NSI_BUILD/tests/pam-hold" ] || bail "$NSI_BUILD/tests/pam-hold is missing: make build/tests/pam-hold"
+need_test_bins pam-hold
 
 U=nsitgrp
-mkuser $U
-UIDU=$(uid_of $U)
-drop_set "$UIDU"
-defer drop_set "$UIDU"
+set_user $U
+UIDU=$SET_UID
 mkconf groups 'version = 1;
 defaults = { isolate = true; tmp = { method = "tmpfs"; }; };'
 mkservice nsit-grp "$(modline)"
@@ -104,10 +102,8 @@ check "the set ends with the session" wait_until 10 no_state "$UIDU"
 # ================================================================ 4 group changes
 diag "4: a group taken away between two logins (on_group_change)"
 C=nsitgrc
-mkuser $C
-UIDC=$(uid_of $C)
-drop_set "$UIDC"
-defer drop_set "$UIDC"
+set_user $C
+UIDC=$SET_UID
 mkgroup nsitgca
 mkgroup nsitgcb
 mkgroup nsitgcc

@@ -27,10 +27,8 @@ HOLD=$NSI_BUILD/tests/pam-hold
 [ -x "$HOLD" ] || bail "$HOLD is missing: make build/tests/pam-hold"
 
 U=nsitres
-mkuser $U
-UIDU=$(uid_of $U)
-drop_set "$UIDU"
-defer drop_set "$UIDU"
+set_user $U
+UIDU=$SET_UID
 mkconf resources 'version = 1;
 defaults = { isolate = true; tmp = { method = "tmpfs"; };
   network = { mode = "veth"; subnet = "10.213.241.0/24"; }; };'
