@@ -100,7 +100,7 @@ struct spawn {
 	int keep; /* placed as fd 3 for the helper, or -1 */
 	bool detach; /* the waiter does not wait */
 	char *helper_stack; /* top of the helper's stack, below the waiter's */
-	int *exec_failed; /* set by the helper when execve() failed (shared memory) */
+	int *exec_failed; /* errno of a failed set-up or execve() (shared memory) */
 };
 
 static int place_fd(int from, int to)
@@ -132,7 +132,7 @@ static int helper_exec(void *arg)
 		goto fail;
 	execve(NSI_HELPER_PATH, argv, envp);
 fail:
-	*sp->exec_failed = 1;
+	*sp->exec_failed = errno > 0 ? errno : EIO;
 	_exit(127);
 }
 
@@ -179,9 +179,11 @@ static int fd_above_2(int fd)
 
 /*
  * Spawn the helper with REQ on its stdin, OUT as its stdout, KEEP (or -1)
- * as its fd 3, through the waiter; reaped here, the waiter's status in *SI.
+ * as its fd 3, through the waiter; reaped here, the waiter's status in *SI,
+ * and in *EXEC_ERR the errno of an execve() that failed (else 0).
  */
-static int spawn(const struct nsi_request *req, int out, int keep, bool detach, siginfo_t *si)
+static int spawn(const struct nsi_request *req, int out, int keep, bool detach, siginfo_t *si,
+		 int *exec_err)
 {
 	_cleanup_close_ int in_r = -1, in_w = -1, null = -1, pidfd = -1, kept = -1;
 	const size_t stack_size = 64 * 1024;
@@ -227,6 +229,7 @@ static int spawn(const struct nsi_request *req, int out, int keep, bool detach, 
 		  CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &sp, &pidfd);
 	r = r < 0 ? -errno : 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	*exec_err = *shared;
 	munmap(stack, 2 * stack_size + sizeof(int));
 	if (r < 0)
 		return r;
@@ -240,7 +243,7 @@ static int spawn(const struct nsi_request *req, int out, int keep, bool detach, 
 int nsi_helper_start(const struct nsi_request *req, int lock)
 {
 	siginfo_t si = { 0 };
-	int r = spawn(req, -1, lock, true, &si);
+	int exec_err, r = spawn(req, -1, lock, true, &si, &exec_err);
 
 	if (r < 0)
 		return r;
@@ -251,7 +254,7 @@ int nsi_helper_run(const struct nsi_request *req, struct nsi_reply *rep)
 {
 	_cleanup_close_ int out_r = -1, out_w = -1;
 	siginfo_t si = { 0 };
-	int p[2], r;
+	int p[2], r, exec_err;
 	ssize_t n;
 
 	memset(rep, 0, sizeof(*rep));
@@ -264,9 +267,14 @@ int nsi_helper_run(const struct nsi_request *req, struct nsi_reply *rep)
 	/* Read only after the helper is gone: never block on a pipe end someone kept. */
 	if (fcntl(out_r, F_SETFL, O_NONBLOCK) < 0)
 		return -errno;
-	r = spawn(req, out_w, -1, false, &si);
+	r = spawn(req, out_w, -1, false, &si, &exec_err);
 	if (r < 0)
 		return r;
+	if (exec_err) {
+		snprintf(rep->msg, sizeof(rep->msg), "cannot execute %s: %s", NSI_HELPER_PATH,
+			 strerror(exec_err));
+		return -exec_err;
+	}
 	nsi_closep(&out_w);
 	out_w = -1;
 	/* The helper has exited: its reply, if any, sits in the pipe. */
@@ -282,6 +290,11 @@ int nsi_helper_run(const struct nsi_request *req, struct nsi_reply *rep)
 				 "helper %s was killed by signal %d (%s) before it replied",
 				 NSI_HELPER_PATH, si.si_status - 128,
 				 strsignal(si.si_status - 128));
+		else if (si.si_status == NSI_EXIT_NO_REPLY)
+			snprintf(rep->msg, sizeof(rep->msg),
+				 "helper %s could not write its reply (exit %d);"
+				 " it logs why to syslog when it can",
+				 NSI_HELPER_PATH, si.si_status);
 		else
 			snprintf(rep->msg, sizeof(rep->msg),
 				 "helper %s failed (exit %d) without a valid reply",

@@ -20,6 +20,11 @@
 #define NSI_USER_LEN 256
 /* The helper is killed when it has not finished by then. */
 #define NSI_HELPER_TIMEOUT_MS 15000
+/*
+ * The helper's exit status when it could not write its reply (out of memory
+ * even a pipe write fails); it then tries syslog with what the reply said.
+ */
+#define NSI_EXIT_NO_REPLY 3
 
 enum nsi_op {
 	NSI_OP_CREATE = 1,

@@ -490,7 +490,7 @@ int main(void)
 	r = nsi_proc_start_at(procfd, keeper, &keeper_start);
 	if (r < 0) {
 		kill(keeper, SIGKILL);
-		die(-r, "keeper vanished");
+		die(-r, "reading the keeper's start time: %s", strerror(-r));
 	}
 	{
 		char unit[64];
@@ -513,7 +513,7 @@ int main(void)
 	NSI_FAULT("helper-handed-over");
 	if (reply_created(keeper, keeper_start) < 0) {
 		kill(keeper, SIGKILL);
-		return 1;
+		return NSI_EXIT_NO_REPLY;
 	}
 	return 0;
 }

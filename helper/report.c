@@ -40,6 +40,22 @@ void notice(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Out of memory even a pipe write can fail (its buffer is charged to the
+ * cgroup): then what the reply said goes to syslog, so the reason is not lost.
+ */
+static int send_reply(void)
+{
+	int r = nsi_write_all(1, &reply, sizeof(reply));
+
+	if (r < 0) {
+		openlog("nsisolate-helper", LOG_PID, LOG_AUTHPRIV);
+		syslog(LOG_ERR, "the reply to pam_nsisolate could not be sent (%s): %s",
+		       strerror(-r), reply.status < 0 ? reply.msg : "the work itself succeeded");
+	}
+	return r;
+}
+
 _Noreturn void die(int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -51,9 +67,7 @@ _Noreturn void die(int err, const char *fmt, ...)
 		vsnprintf(reply.msg, sizeof(reply.msg), fmt, ap);
 	va_end(ap);
 	reply.status = -(err > 0 ? err : EIO);
-	if (!detached)
-		(void)nsi_write_all(1, &reply, sizeof(reply));
-	_exit(1);
+	_exit(detached || send_reply() == 0 ? 1 : NSI_EXIT_NO_REPLY);
 }
 
 int reply_created(pid_t keeper, uint64_t keeper_start)
@@ -62,7 +76,7 @@ int reply_created(pid_t keeper, uint64_t keeper_start)
 	reply.keeper_pid = keeper;
 	reply.keeper_start = keeper_start;
 	memcpy(reply.msg, notices, sizeof(reply.msg));
-	return nsi_write_all(1, &reply, sizeof(reply));
+	return send_reply();
 }
 
 _Noreturn void reply_done(int status, const char *why)
@@ -71,5 +85,5 @@ _Noreturn void reply_done(int status, const char *why)
 		die(-status, "%s", why[0] ? why : strerror(-status));
 	reply.status = 0;
 	memcpy(reply.msg, notices, sizeof(reply.msg));
-	_exit(nsi_write_all(1, &reply, sizeof(reply)) < 0);
+	_exit(send_reply() < 0 ? NSI_EXIT_NO_REPLY : 0);
 }
