@@ -180,7 +180,7 @@ static int fd_above_2(int fd)
 /*
  * Spawn the helper with REQ on its stdin, OUT as its stdout, KEEP (or -1)
  * as its fd 3, through the waiter; reaped here, the waiter's status in *SI,
- * and in *EXEC_ERR the errno of an execve() that failed (else 0).
+ * and in *EXEC_ERR the errno of a failed set-up or execve() (else 0).
  */
 static int spawn(const struct nsi_request *req, int out, int keep, bool detach, siginfo_t *si,
 		 int *exec_err)

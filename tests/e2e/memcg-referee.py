@@ -30,7 +30,7 @@ HELPER = "nsisolate-helpe"  # comm is cut at 15 bytes
 
 def read(path):
     try:
-        with open(path) as f:
+        with open(path, errors="replace") as f:
             return f.read()
     except OSError:
         return ""
@@ -95,10 +95,13 @@ def main():
     helper, caught, killed = None, 0, 0
     deadline = time.monotonic() + 20
     while proc.poll() is None and time.monotonic() < deadline:
-        if not caught and b"open " not in open(out, "rb").read():
+        if not caught and "open " not in read(out):
             helper = find_helper(cg, name)
             if helper is not None and hold_at_usage(cg):
                 caught = 1
+            elif helper is not None:
+                os.close(helper)
+                helper = None
         if "under_oom 1" in read(f"{cg}/memory.oom_control"):
             if helper is not None and not killed:
                 try:
