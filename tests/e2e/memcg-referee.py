@@ -92,14 +92,12 @@ def main():
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
             preexec_fn=lambda: join(cg))
-    helper, caught, killed = None, 0, 0
+    helper, killed = None, 0  # helper: the pidfd of the one held at the limit
     deadline = time.monotonic() + 20
     while proc.poll() is None and time.monotonic() < deadline:
-        if not caught and "open " not in read(out):
+        if helper is None and "open " not in read(out):
             helper = find_helper(cg, name)
-            if helper is not None and hold_at_usage(cg):
-                caught = 1
-            elif helper is not None:
+            if helper is not None and not hold_at_usage(cg):
                 os.close(helper)
                 helper = None
         if "under_oom 1" in read(f"{cg}/memory.oom_control"):
@@ -115,7 +113,7 @@ def main():
     stalled = proc.poll() is None
     set_limit(cg, -1)
     rc = proc.wait()
-    print(f"caught {caught}")
+    print(f"caught {int(helper is not None)}")
     print(f"killed {killed}")
     print(f"stalled {int(stalled)}")
     return 128 - rc if rc < 0 else rc
